@@ -1,0 +1,50 @@
+#pragma once
+/// Everything the command line decides, as plain values. No Boost here, so that only
+/// options.cc pulls in Boost headers.
+
+#include <chrono>
+#include <sys/socket.h>
+
+#include <csignal>
+#include <string>
+#include <vector>
+
+#include "listen_spec.h"
+
+namespace starter {
+
+using Seconds = std::chrono::seconds;
+using Millis = std::chrono::milliseconds;
+
+struct Config {
+  enum class Mode { kRun, kRestart, kStop, kHelp, kVersion };
+  Mode mode = Mode::kRun;
+
+  std::vector<ListenSpec> listeners;  ///< every --port in order, then every --path
+  int backlog = SOMAXCONN;
+
+  Millis interval = Seconds(1);
+  int signal_on_hup = SIGTERM;
+  int signal_on_term = SIGTERM;
+  Millis kill_old_delay{0};
+  bool auto_restart = false;
+  Millis auto_restart_interval = Seconds(360);
+
+  std::string pid_file;
+  std::string status_file;
+  std::string log_file;  ///< a path, or "| command" (see log_target.h)
+  bool daemonize = false;
+  std::string dir;
+  std::string envdir;
+
+  Millis restart_timeout = Seconds(60);  ///< how long --restart waits (ours)
+
+  /// Variables Perl's start_server exports to workers for the options above
+  /// (ENVDIR, ENABLE_AUTO_RESTART, KILL_OLD_DELAY, AUTO_RESTART_INTERVAL).
+  std::vector<std::pair<std::string, std::string>> exported_env;
+
+  std::vector<std::string> command;  ///< the worker's argv
+  std::string help_text;             ///< filled for Mode::kHelp
+};
+
+}  // namespace starter

@@ -1,0 +1,93 @@
+#include "control.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <thread>
+
+#include "error.h"
+#include "fd.h"
+#include "log.h"
+#include "state_files.h"
+
+namespace starter {
+
+namespace {
+
+/// The status file as it is now; an absent file reads as empty (start_server may not have
+/// written it yet, or removed it while exiting).
+StatusSnapshot read_status(const std::string& path) {
+  try {
+    return parse_status(read_file(path));
+  } catch (const SysError& e) {
+    if (e.code().value() == ENOENT) return {};
+    throw;
+  }
+}
+
+unsigned long newest_generation(const StatusSnapshot& status) {
+  return status.live.empty() ? 0 : status.live.back().generation;
+}
+
+int not_running(const std::string& pid_file) {
+  log_line("no running start_server holds the pid file " + pid_file);
+  return kNotRunning;
+}
+
+}  // namespace
+
+int restart(const Config& config) {
+  using namespace std::chrono;
+  if (!PidFile::is_locked(config.pid_file)) return not_running(config.pid_file);
+  pid_t pid = PidFile::read_pid(config.pid_file);
+  unsigned long before = newest_generation(read_status(config.status_file));
+
+  if (::kill(pid, SIGHUP) < 0) {
+    log_line("failed to send SIGHUP to start_server (pid " + std::to_string(pid) + "): " + errno_text(errno));
+    return kNotRunning;
+  }
+  auto deadline = steady_clock::now() + config.restart_timeout;
+  for (;;) {
+    // Polling a small file every 20 ms is cheap, and survives the file being replaced by
+    // rename, which an inotify watch on the file itself would not.
+    std::this_thread::sleep_for(milliseconds(20));
+    StatusSnapshot status = read_status(config.status_file);
+    if (status.live.size() == 1 && status.live.front().generation > before) return kControlOk;
+    if (!status.failure.empty() && status.failed_generation > before) {
+      log_line("restart failed: " + status.failure);
+      return kRestartFailed;
+    }
+    if (!PidFile::is_locked(config.pid_file)) {
+      log_line("start_server (pid " + std::to_string(pid) + ") exited during the restart");
+      return kNotRunning;
+    }
+    if (steady_clock::now() >= deadline) {
+      std::string serving;
+      for (const auto& g : status.live) serving += " " + std::to_string(g.generation) + ":" + std::to_string(g.pid);
+      log_line("restart timed out after " + std::to_string(duration_cast<seconds>(config.restart_timeout).count()) +
+               "s; generations alive:" + (serving.empty() ? " none" : serving));
+      return kTimedOut;
+    }
+  }
+}
+
+int stop(const Config& config) {
+  UniqueFd fd(::open(config.pid_file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+  if (!fd || !PidFile::is_locked(config.pid_file)) return not_running(config.pid_file);
+  pid_t pid = PidFile::read_pid(config.pid_file);
+  log_raw("stop_server (pid:" + std::to_string(::getpid()) + ") stopping now (pid:" + std::to_string(pid) + ")...");
+  if (::kill(pid, SIGTERM) < 0) {
+    log_line("failed to send SIGTERM to start_server (pid " + std::to_string(pid) + "): " + errno_text(errno));
+    return kNotRunning;
+  }
+  // The lock is released when start_server exits, after it removed the pid file.
+  while (::flock(fd.get(), LOCK_EX) < 0)
+    if (errno != EINTR) throw SysError("flock", config.pid_file);
+  return kControlOk;
+}
+
+}  // namespace starter

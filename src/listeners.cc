@@ -1,0 +1,201 @@
+#include "listeners.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "error.h"
+#include "log.h"
+
+namespace starter {
+
+namespace {
+
+sockaddr_un unix_address(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());  // length checked by parse_path
+  return addr;
+}
+
+/// The IPv4 address of a host, as typed or resolved once (Perl: gethostbyname, first address).
+in_addr resolve_ipv4(const ListenSpec& spec) {
+  in_addr addr{};
+  if (spec.host.empty()) {
+    addr.s_addr = htonl(INADDR_ANY);
+    return addr;
+  }
+  if (::inet_pton(AF_INET, spec.host.c_str(), &addr) == 1) return addr;
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = spec.is_stream() ? SOCK_STREAM : SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  int rc = ::getaddrinfo(spec.host.c_str(), nullptr, &hints, &found);
+  if (rc != 0 || !found)
+    throw UsageError("--port: cannot resolve host '" + spec.host + "': " + ::gai_strerror(rc));
+  addr = reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr;
+  ::freeaddrinfo(found);
+  return addr;
+}
+
+UniqueFd make_socket(int family, const ListenSpec& spec) {
+  int type = (spec.is_stream() ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC;
+  UniqueFd fd(::socket(family, type, 0));
+  if (!fd) throw SysError("socket", spec.describe());
+  return fd;
+}
+
+void bind_or_throw(int fd, const sockaddr* addr, socklen_t len, const ListenSpec& spec) {
+  if (::bind(fd, addr, len) < 0) throw SysError("bind", spec.describe());
+}
+
+void listen_or_throw(int fd, int backlog, const ListenSpec& spec) {
+  if (spec.is_stream() && ::listen(fd, backlog) < 0) throw SysError("listen", spec.describe());
+}
+
+UniqueFd open_inet(const ListenSpec& spec, int backlog) {
+  UniqueFd fd = make_socket(spec.ipv6 ? AF_INET6 : AF_INET, spec);
+  int one = 1;
+  if (spec.is_stream() && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+    throw SysError("setsockopt(SO_REUSEADDR)", spec.describe());
+  if (spec.ipv6) {
+    if (::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
+      throw SysError("setsockopt(IPV6_V6ONLY)", spec.describe());
+    sockaddr_in6 addr{};
+    addr.sin6_family = AF_INET6;
+    addr.sin6_port = htons(spec.port);
+    ::inet_pton(AF_INET6, spec.host.c_str(), &addr.sin6_addr);  // validated by parse_port
+    bind_or_throw(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr, spec);
+  } else {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(spec.port);
+    addr.sin_addr = resolve_ipv4(spec);
+    bind_or_throw(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr, spec);
+  }
+  listen_or_throw(fd.get(), backlog, spec);
+  return fd;
+}
+
+/// Whether a unix socket file has a live listener: connect() is refused only when it is stale.
+bool socket_file_is_live(const std::string& path) {
+  UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!probe) throw SysError("socket", path);
+  sockaddr_un addr = unix_address(path);
+  if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return true;
+  // EAGAIN: a listener whose backlog is full is still a listener.
+  return errno != ECONNREFUSED && errno != ENOENT;
+}
+
+/// Perl unlinks whatever is at the path; we remove only a socket nobody listens on.
+void clear_stale_socket(const ListenSpec& spec) {
+  struct stat st {};
+  if (::lstat(spec.path.c_str(), &st) < 0) {
+    if (errno == ENOENT) return;
+    throw SysError("lstat", spec.path);
+  }
+  if (!S_ISSOCK(st.st_mode))
+    throw UsageError("--path: '" + spec.path + "' exists and is not a socket; refusing to replace it");
+  if (socket_file_is_live(spec.path))
+    throw UsageError("--path: '" + spec.path + "' is in use by another process");
+  log_line("removing stale socket file " + spec.path);
+  if (::unlink(spec.path.c_str()) < 0 && errno != ENOENT) throw SysError("unlink", spec.path);
+}
+
+Listener open_unix(const ListenSpec& spec, int backlog) {
+  clear_stale_socket(spec);
+  UniqueFd fd = make_socket(AF_UNIX, spec);
+  sockaddr_un addr = unix_address(spec.path);
+  // Mode 0777 as Perl's start_server: access is governed by the directory.
+  mode_t old_mask = ::umask(0);
+  int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int saved = errno;
+  ::umask(old_mask);
+  if (rc < 0) throw SysError("bind", spec.path, saved);
+  struct stat st {};
+  if (::stat(spec.path.c_str(), &st) < 0) throw SysError("stat", spec.path);
+  Listener listener(spec, std::move(fd));
+  listener.own_path(st.st_dev, st.st_ino);  // from here on, failure unlinks it
+  listen_or_throw(listener.fd(), backlog, spec);
+  return listener;
+}
+
+}  // namespace
+
+Listener::~Listener() {
+  if (!owns_path_) return;
+  struct stat st {};
+  // Only if the path still names our socket: a successor may already have replaced it.
+  if (::lstat(spec_.path.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_)
+    (void)::unlink(spec_.path.c_str());  // nothing more to do at exit if it fails
+}
+
+void Listener::own_path(dev_t dev, ino_t ino) {
+  owns_path_ = true;
+  dev_ = dev;
+  ino_ = ino;
+}
+
+void Listener::move_to(int target) {
+  if (fd_.get() == target) return;
+  if (::dup3(fd_.get(), target, O_CLOEXEC) < 0) throw SysError("dup3", spec_.describe() + " to fd " + std::to_string(target));
+  fd_.reset(target);
+}
+
+Listeners Listeners::open(const std::vector<ListenSpec>& specs, int backlog) {
+  Listeners set;
+  set.listeners_.reserve(specs.size());
+  for (const auto& spec : specs) {
+    if (spec.kind == ListenSpec::Kind::kUnix)
+      set.listeners_.push_back(open_unix(spec, backlog));
+    else
+      set.listeners_.emplace_back(spec, open_inet(spec, backlog));
+  }
+  set.place_pinned();
+  return set;
+}
+
+// Each pinned socket is moved to its target; whichever of our sockets sits there is moved
+// out of the way first (never onto a pinned target, which are all distinct). A descriptor
+// there that is not ours was inherited and is already close-on-exec: dup3 replaces it, as
+// Perl's dup2 does.
+void Listeners::place_pinned() {
+  int above = 3;
+  for (const auto& l : listeners_)
+    if (l.spec().pinned_fd) above = std::max(above, *l.spec().pinned_fd + 1);
+  for (auto& listener : listeners_) {
+    if (!listener.spec().pinned_fd) continue;
+    int target = *listener.spec().pinned_fd;
+    for (auto& other : listeners_) {
+      if (&other == &listener || other.fd() != target) continue;
+      UniqueFd moved(::fcntl(other.fd(), F_DUPFD_CLOEXEC, above));
+      if (!moved) throw SysError("fcntl(F_DUPFD_CLOEXEC)", other.spec().describe());
+      other.replace_fd(std::move(moved));
+    }
+    listener.move_to(target);
+    log_line("socket is duplicated to file descriptor " + std::to_string(target));
+  }
+}
+
+std::vector<PortEntry> Listeners::port_entries() const {
+  std::vector<PortEntry> entries;
+  for (const auto& l : listeners_) entries.push_back({l.spec().key(), l.fd()});
+  return entries;
+}
+
+std::vector<int> Listeners::fds() const {
+  std::vector<int> out;
+  for (const auto& l : listeners_) out.push_back(l.fd());
+  return out;
+}
+
+}  // namespace starter

@@ -1,0 +1,16 @@
+#pragma once
+/// One-line messages of the daemon. They go to fd 2, which is the terminal, the journal or,
+/// once set up, the --log-file. No other module writes to stderr.
+
+#include <string_view>
+
+namespace starter {
+
+/// Writes "start_server: MESSAGE\n" in one write(2), so lines from start_server and its
+/// workers never interleave mid-line in a shared log.
+void log_line(std::string_view message);
+
+/// Writes LINE and a newline as is (for the Perl-worded "start_server (pid:N) starting now...").
+void log_raw(std::string_view line);
+
+}  // namespace starter

@@ -1,0 +1,248 @@
+#include "options.h"
+
+#include <boost/program_options.hpp>
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <set>
+#include <sstream>
+
+#include "error.h"
+#include "signal_names.h"
+
+namespace po = boost::program_options;
+
+namespace starter {
+
+namespace {
+
+constexpr const char* kSynopsis =
+    "Usage:\n"
+    "  start_server [options] [--] server-prog server-arg1 ...\n"
+    "  start_server --restart --pid-file=FILE --status-file=FILE\n"
+    "  start_server --stop --pid-file=FILE\n"
+    "  start_server --help | --version\n"
+    "\n"
+    "Binds the listening sockets, runs server-prog with them (SERVER_STARTER_PORT,\n"
+    "SERVER_STARTER_GENERATION), and on SIGHUP starts a new generation of it before\n"
+    "retiring the old one, so the sockets are never closed.\n";
+
+constexpr const char* kEpilogue =
+    "\n"
+    "Signals: HUP starts a new generation; TERM sends --signal-on-term to every worker and\n"
+    "exits once they are gone; INT and QUIT do the same with TERM.\n"
+    "Environment: ENVDIR, ENABLE_AUTO_RESTART, KILL_OLD_DELAY and AUTO_RESTART_INTERVAL stand\n"
+    "in for the options of the same name when those are not given.\n"
+    "Exit status: 0 after a shutdown by signal and for a successful --restart or --stop;\n"
+    "1 for bad usage and setup failures; --restart: 2 when the new generation failed,\n"
+    "3 when start_server is not running or exited, 4 when --restart-timeout passed.\n";
+
+po::options_description describe_options() {
+  po::options_description desc("Options");
+  // clang-format off
+  desc.add_options()
+    ("port", po::value<std::vector<std::string>>()->composing(),
+     "TCP port to listen on: PORT, HOST:PORT or [V6ADDR]:PORT; a 'u' before PORT makes it a UDP "
+     "socket; '=FD' after it places the socket at file descriptor FD in the worker. Repeatable.")
+    ("path", po::value<std::vector<std::string>>()->composing(),
+     "path of a unix stream socket to listen on. Repeatable.")
+    ("backlog", po::value<int>(), "listen(2) backlog (default: SOMAXCONN)")
+    ("interval", po::value<int>(),
+     "seconds a new worker must stay alive to count as started, and between start attempts "
+     "(default: 1)")
+    ("signal-on-hup", po::value<std::string>(),
+     "signal sent to the old generation once a new one has started (default: TERM)")
+    ("signal-on-term", po::value<std::string>(),
+     "signal sent to every worker when start_server gets SIGTERM (default: TERM)")
+    ("kill-old-delay", po::value<int>(),
+     "seconds to wait after a new generation started before signalling the old one "
+     "(default: 0, or 5 with --enable-auto-restart)")
+    ("enable-auto-restart", po::bool_switch(), "start a new generation every --auto-restart-interval")
+    ("auto-restart-interval", po::value<int>(), "seconds between automatic restarts (default: 360)")
+    ("pid-file", po::value<std::string>(),
+     "write start_server's pid here and hold a lock on it while running")
+    ("status-file", po::value<std::string>(), "keep one GEN:PID line per live generation here")
+    ("log-file", po::value<std::string>(),
+     "append the output of start_server and its workers to this file, or pipe it to a "
+     "command given as '| command args'")
+    ("daemonize", po::bool_switch(), "run in the background (requires --log-file)")
+    ("dir", po::value<std::string>(), "directory the worker runs in")
+    ("envdir", po::value<std::string>(),
+     "directory of files NAME whose first line sets NAME in the worker's environment; "
+     "read again for every generation")
+    ("restart", po::bool_switch(),
+     "ask the start_server of --pid-file to start a new generation, and wait until it serves "
+     "alone (needs --pid-file and --status-file)")
+    ("restart-timeout", po::value<int>(), "seconds --restart waits at most (default: 60)")
+    ("stop", po::bool_switch(), "ask the start_server of --pid-file to stop, and wait until it has")
+    ("help", po::bool_switch(), "print this help and exit")
+    ("version", po::bool_switch(), "print the version and exit");
+  // clang-format on
+  return desc;
+}
+
+constexpr int kStyle = (po::command_line_style::unix_style | po::command_line_style::allow_long_disguise) &
+                       ~po::command_line_style::allow_sticky;
+
+bool takes_value(const po::options_description& desc, const std::string& token) {
+  std::string name = token.substr(token.find_first_not_of('-'));
+  if (name.find('=') != std::string::npos) return false;
+  try {
+    const po::option_description* opt = desc.find_nothrow(name, /*approx=*/true);
+    return opt && opt->semantic()->max_tokens() > 0;
+  } catch (const po::error&) {
+    return false;  // ambiguous: Boost reports it when it parses the same token
+  }
+}
+
+/// Options end at "--" or at the first word that is not an option; the rest is the command.
+void split_args(const po::options_description& desc, const std::vector<std::string>& args,
+                std::vector<std::string>& options, std::vector<std::string>& command) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") {
+      command.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+      return;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {
+      command.assign(args.begin() + static_cast<long>(i), args.end());
+      return;
+    }
+    options.push_back(arg);
+    if (takes_value(desc, arg) && i + 1 < args.size()) options.push_back(args[++i]);
+  }
+}
+
+Millis seconds_option(const po::variables_map& vm, const std::string& name, int minimum) {
+  int value = vm[name].as<int>();
+  if (value < minimum)
+    throw UsageError("--" + name + ": " + std::to_string(value) + " is out of range (at least " +
+                     std::to_string(minimum) + ")");
+  return Seconds(value);
+}
+
+/// An option, or else its environment variable (Perl reads the variable when the option
+/// is absent). Returns false when neither is set.
+bool option_or_env(const po::variables_map& vm, const std::map<std::string, std::string>& env,
+                   const std::string& name, const std::string& variable, int minimum, Millis& out) {
+  if (vm.count(name)) {
+    out = seconds_option(vm, name, minimum);
+    return true;
+  }
+  auto it = env.find(variable);
+  if (it == env.end() || it->second.empty()) return false;
+  std::size_t used = 0;
+  int value = -1;
+  try {
+    value = std::stoi(it->second, &used);
+  } catch (const std::exception&) {
+  }
+  if (used != it->second.size() || value < minimum)
+    throw UsageError(variable + ": invalid value '" + it->second + "' (a whole number of seconds expected)");
+  out = Seconds(value);
+  return true;
+}
+
+void check_pinned_fds(const std::vector<ListenSpec>& listeners) {
+  std::set<int> seen;
+  for (const auto& spec : listeners)
+    if (spec.pinned_fd && !seen.insert(*spec.pinned_fd).second)
+      throw UsageError("--port: file descriptor " + std::to_string(*spec.pinned_fd) + " is given twice");
+}
+
+}  // namespace
+
+std::string help_text() {
+  std::ostringstream out;
+  out << kSynopsis << "\n" << describe_options() << kEpilogue;
+  return out.str();
+}
+
+Config parse_options(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+  const po::options_description desc = describe_options();
+  std::vector<std::string> option_args;
+  Config config;
+  split_args(desc, args, option_args, config.command);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(option_args).options(desc).style(kStyle).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+
+  auto flag = [&](const char* name) { return vm[name].as<bool>(); };
+  auto text = [&](const char* name) { return vm.count(name) ? vm[name].as<std::string>() : std::string(); };
+
+  if (flag("help")) {
+    config.mode = Config::Mode::kHelp;
+    config.help_text = help_text();
+    return config;
+  }
+  if (flag("version")) {
+    config.mode = Config::Mode::kVersion;
+    return config;
+  }
+
+  config.pid_file = text("pid-file");
+  config.status_file = text("status-file");
+  if (vm.count("restart-timeout")) config.restart_timeout = seconds_option(vm, "restart-timeout", 1);
+  if (flag("restart")) {
+    if (config.pid_file.empty() || config.status_file.empty())
+      throw UsageError("--restart option requires --pid-file and --status-file to be set as well");
+    config.mode = Config::Mode::kRestart;
+    return config;
+  }
+  if (flag("stop")) {
+    if (config.pid_file.empty()) throw UsageError("--stop option requires --pid-file to be set as well");
+    config.mode = Config::Mode::kStop;
+    return config;
+  }
+
+  config.log_file = text("log-file");
+  config.daemonize = flag("daemonize");
+  if (config.daemonize && config.log_file.empty())
+    throw UsageError("--daemonize requires --log-file to be set as well");
+  if (config.command.empty()) throw UsageError("server program not specified");
+
+  if (vm.count("port"))
+    for (const auto& value : vm["port"].as<std::vector<std::string>>()) config.listeners.push_back(parse_port(value));
+  if (vm.count("path"))
+    for (const auto& value : vm["path"].as<std::vector<std::string>>()) config.listeners.push_back(parse_path(value));
+  check_pinned_fds(config.listeners);
+
+  if (vm.count("backlog")) {
+    int backlog = vm["backlog"].as<int>();
+    if (backlog < 0) throw UsageError("--backlog: " + std::to_string(backlog) + " is out of range (at least 0)");
+    if (backlog > 0) config.backlog = backlog;  // 0 means the default, as Perl's ||=
+  }
+  if (vm.count("interval")) config.interval = seconds_option(vm, "interval", 0);
+  if (vm.count("signal-on-hup")) config.signal_on_hup = parse_signal_name("signal-on-hup", text("signal-on-hup"));
+  if (vm.count("signal-on-term")) config.signal_on_term = parse_signal_name("signal-on-term", text("signal-on-term"));
+
+  config.auto_restart = flag("enable-auto-restart");
+  if (!config.auto_restart) {
+    auto it = env.find("ENABLE_AUTO_RESTART");
+    config.auto_restart = it != env.end() && !it->second.empty() && it->second != "0";
+  }
+  bool interval_given = option_or_env(vm, env, "auto-restart-interval", "AUTO_RESTART_INTERVAL", 1,
+                                      config.auto_restart_interval);
+  bool delay_given = option_or_env(vm, env, "kill-old-delay", "KILL_OLD_DELAY", 0, config.kill_old_delay);
+  if (!delay_given && config.auto_restart) config.kill_old_delay = Seconds(5);
+
+  config.dir = text("dir");
+  config.envdir = text("envdir");
+  if (config.envdir.empty())
+    if (auto it = env.find("ENVDIR"); it != env.end()) config.envdir = it->second;
+
+  auto seconds_text = [](Millis m) { return std::to_string(std::chrono::duration_cast<Seconds>(m).count()); };
+  if (!config.envdir.empty()) config.exported_env.emplace_back("ENVDIR", config.envdir);
+  if (config.auto_restart) config.exported_env.emplace_back("ENABLE_AUTO_RESTART", "1");
+  if (delay_given) config.exported_env.emplace_back("KILL_OLD_DELAY", seconds_text(config.kill_old_delay));
+  if (interval_given)
+    config.exported_env.emplace_back("AUTO_RESTART_INTERVAL", seconds_text(config.auto_restart_interval));
+  return config;
+}
+
+}  // namespace starter

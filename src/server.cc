@@ -1,0 +1,225 @@
+#include "server.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <deque>
+#include <optional>
+
+#include "daemon.h"
+#include "envdir.h"
+#include "error.h"
+#include "listeners.h"
+#include "log.h"
+#include "log_target.h"
+#include "notify.h"
+#include "signal_names.h"
+#include "signals.h"
+#include "spawn.h"
+#include "state_files.h"
+#include "supervisor.h"
+#include "worker_env.h"
+
+extern char** environ;
+
+namespace starter {
+
+namespace {
+
+std::string env_value(const std::vector<std::string>& env, const std::string& name) {
+  for (const auto& entry : env)
+    if (entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 && entry[name.size()] == '=')
+      return entry.substr(name.size() + 1);
+  return {};
+}
+
+int poll_timeout(std::optional<TimePoint> deadline, TimePoint now) {
+  if (!deadline) return -1;
+  if (*deadline <= now) return 0;
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(*deadline - now).count();
+  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+class Server {
+ public:
+  explicit Server(const Config& config);
+  int run();
+
+ private:
+  void execute(std::vector<Action> actions);
+  void carry_out(const action::Spawn& a);
+  void carry_out(const action::Signal& a);
+  void carry_out(const action::WriteStatus& a);
+  void carry_out(const action::Notify& a);
+  void carry_out(const action::Log& a) { log_line(a.text); }
+  void carry_out(const action::Exit& a) { exit_code_ = a.code; }
+  void on_signals();
+  void feed(const Event& event) { pending_.push_back(event); }
+
+  const Config& config_;
+  SignalMask mask_;
+  WorkerEnvironment worker_env_;
+  std::optional<StatusFile> status_file_;
+  std::optional<LogTarget> log_;
+  Listeners listeners_;
+  std::optional<PidFile> pid_file_;
+  std::optional<SignalFd> signals_;
+  std::string port_value_;
+  Supervisor supervisor_;
+  SystemdNotifier notifier_;
+  std::deque<Event> pending_;
+  std::optional<int> exit_code_;
+};
+
+EnvMap base_environment(const Config& config) {
+  EnvMap env = inherited_environment(environ);
+  for (const auto& [name, value] : config.exported_env) env[name] = value;
+  return env;
+}
+
+std::vector<std::string> as_entries(const EnvMap& env) {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : env) out.push_back(name + "=" + value);
+  return out;
+}
+
+// Members are initialised in the order the contract needs: checks that leave nothing
+// behind first, then the log, the sockets and the pid file.
+Server::Server(const Config& config)
+    : config_(config),
+      mask_((cloexec_inherited_fds(), SignalMask::block_handled())),
+      worker_env_(base_environment(config), config.envdir.empty() ? EnvMap() : read_envdir(config.envdir)),
+      supervisor_(SupervisorSettings::from(config)) {
+  check_executable(config.command.front(), worker_env_.base_value("PATH"), config.dir);
+  if (!config.pid_file.empty()) PidFile::check_not_running(config.pid_file);
+  if (!config.status_file.empty()) status_file_.emplace(config.status_file);
+  if (!config.log_file.empty()) log_ = LogTarget::open(config.log_file, as_entries(base_environment(config)), mask_);
+
+  log_raw("start_server (pid:" + std::to_string(::getpid()) + ") starting now...");
+  listeners_ = Listeners::open(config.listeners, config.backlog);
+  port_value_ = encode_server_starter_port(listeners_.port_entries());
+  if (!config.pid_file.empty()) pid_file_ = PidFile::create(config.pid_file);
+  signals_.emplace(mask_.handled());
+
+  if (log_) log_->redirect_stdout_stderr();
+  if (config.daemonize) {
+    bool keep_stdin = false;
+    for (int fd : listeners_.fds()) keep_stdin |= fd == STDIN_FILENO;
+    daemonize(keep_stdin);
+    if (pid_file_) pid_file_->rewrite();
+  }
+}
+
+int Server::run() {
+  feed(event::Start{});
+  while (!exit_code_) {
+    while (!pending_.empty() && !exit_code_) {
+      Event event = pending_.front();
+      pending_.pop_front();
+      execute(supervisor_.handle(event, Clock::now()));
+    }
+    if (exit_code_) break;
+
+    auto deadline = supervisor_.next_deadline();
+    pollfd pfd{signals_->fd(), POLLIN, 0};
+    int rc = ::poll(&pfd, 1, poll_timeout(deadline, Clock::now()));
+    if (rc < 0 && errno != EINTR) throw SysError("poll", "signalfd");
+    if (rc > 0) on_signals();
+    feed(event::Tick{});
+  }
+  return *exit_code_;
+}
+
+void Server::on_signals() {
+  bool child_exited = false;
+  std::vector<int> others;
+  for (const auto& info : signals_->drain()) {
+    if (info.ssi_signo == SIGCHLD)
+      child_exited = true;
+    else
+      others.push_back(static_cast<int>(info.ssi_signo));
+  }
+  // Reap first, so the supervisor knows who is alive before it acts on HUP or TERM.
+  if (child_exited)
+    for (const auto& exit : reap_children()) {
+      if (log_ && exit.pid == log_->logger_pid())
+        log_line("the --log-file command exited: " + describe_wait_status(exit.status));
+      else
+        feed(event::ChildExited{exit.pid, exit.status});
+    }
+  for (int signo : others) {
+    switch (signo) {
+      case SIGHUP:
+        feed(event::Reload{});
+        break;
+      case SIGTERM:
+      case SIGINT:
+      case SIGQUIT:
+        feed(event::Shutdown{signo});
+        break;
+      case SIGUSR1:
+      case SIGUSR2:
+        // Perl dies on these and orphans its workers; ignoring them is the safe choice.
+        log_line(std::string("received ") + signal_name(signo) + ", ignored");
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void Server::execute(std::vector<Action> actions) {
+  for (const auto& a : actions) std::visit([&](const auto& act) { carry_out(act); }, a);
+}
+
+void Server::carry_out(const action::Spawn& a) {
+  SpawnRequest request;
+  request.argv = config_.command;
+  request.env = worker_env_.build(config_.envdir.empty() ? EnvMap() : read_envdir(config_.envdir), a.generation,
+                                  port_value_);
+  request.exec_paths = exec_candidates(config_.command.front(), env_value(request.env, "PATH"));
+  request.inherit_fds = listeners_.fds();
+  request.dir = config_.dir;
+  try {
+    SpawnResult result = spawn_process(request, mask_);
+    std::string exec_error = result.error ? result.failed_step + ": " + errno_text(result.error) : std::string();
+    feed(event::Spawned{a.generation, result.pid, exec_error});
+  } catch (const SysError& e) {
+    feed(event::SpawnFailed{a.generation, e.what()});
+  }
+}
+
+void Server::carry_out(const action::Signal& a) {
+  // ESRCH: it exited and waits to be reaped; the SIGCHLD is on its way.
+  if (::kill(a.pid, a.signo) < 0 && errno != ESRCH)
+    log_line("kill(" + std::to_string(a.pid) + ", " + signal_name(a.signo) + "): " + errno_text(errno));
+}
+
+void Server::carry_out(const action::WriteStatus& a) {
+  if (!status_file_) return;
+  try {
+    status_file_->write(a.status);
+  } catch (const SysError& e) {
+    log_line(std::string("cannot write the status file: ") + e.what());
+  }
+}
+
+void Server::carry_out(const action::Notify& a) {
+  switch (a.kind) {
+    case action::Notify::Kind::kReady: return notifier_.ready(a.status);
+    case action::Notify::Kind::kReloading: return notifier_.reloading(a.status);
+    case action::Notify::Kind::kStopping: return notifier_.stopping(a.status);
+    case action::Notify::Kind::kStatus: return notifier_.status(a.status);
+  }
+}
+
+}  // namespace
+
+int run_server(const Config& config) {
+  Server server(config);
+  return server.run();
+}
+
+}  // namespace starter

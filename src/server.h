@@ -1,0 +1,15 @@
+#pragma once
+/// The daemon: sets everything up in the order the contract needs, then runs the one event
+/// loop. The loop polls a signalfd with the supervisor's next deadline as its timeout, turns
+/// what it reads into events, and carries out the supervisor's actions.
+
+#include "config.h"
+
+namespace starter {
+
+/// Runs start_server until it exits; returns its exit status. Bad input and set-up failures
+/// throw (UsageError, SysError) before any worker starts, with everything made so far
+/// undone by the destructors.
+int run_server(const Config& config);
+
+}  // namespace starter

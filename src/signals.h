@@ -1,0 +1,44 @@
+#pragma once
+/// Signals as data: the handled signals are blocked and read from a signalfd by the event
+/// loop. No handler ever runs; the only disposition we change is SIGPIPE (ignored).
+
+#include <signal.h>
+#include <sys/signalfd.h>
+
+#include <vector>
+
+#include "fd.h"
+
+namespace starter {
+
+/// The process-wide signal setup, saved so a child can get the original back.
+class SignalMask {
+ public:
+  /// Blocks HUP, TERM, INT, QUIT, CHLD, USR1, USR2, ALRM and ignores SIGPIPE. Must run before
+  /// any child exists, or a signal sent between fork and the child's restore could be lost.
+  static SignalMask block_handled();
+
+  /// Async-signal-safe: restores the original mask and SIGPIPE disposition (call in a child
+  /// before exec, or the worker starts with HUP and TERM blocked).
+  void restore_in_child() const;
+
+  const sigset_t& handled() const { return handled_; }
+
+ private:
+  sigset_t handled_{};
+  sigset_t original_{};
+  struct sigaction original_pipe_ {};
+};
+
+class SignalFd {
+ public:
+  explicit SignalFd(const sigset_t& set);
+  int fd() const { return fd_.get(); }
+  /// Reads every pending signal (to EAGAIN). Standard signals coalesce: never count them.
+  std::vector<signalfd_siginfo> drain();
+
+ private:
+  UniqueFd fd_;
+};
+
+}  // namespace starter

@@ -1,0 +1,119 @@
+#include "state_files.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+
+#include "error.h"
+
+namespace starter {
+
+namespace {
+
+bool parse_number(std::string_view text, unsigned long& out) {
+  if (text.empty()) return false;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+std::string temp_path(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
+
+/// Creates `path` with `content` by rename from a fresh temporary file. With `lock`, the new
+/// file is flock'ed before it becomes visible, and its descriptor is returned.
+UniqueFd write_atomically(const std::string& path, std::string_view content, bool lock) {
+  std::string tmp = temp_path(path);
+  (void)::unlink(tmp.c_str());  // a leftover (or planted symlink) of a dead process with our pid
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
+  if (!fd) throw SysError("open", tmp);
+  try {
+    if (lock && ::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) throw SysError("flock", tmp);
+    write_all(fd.get(), content, tmp);
+    if (::rename(tmp.c_str(), path.c_str()) < 0) throw SysError("rename", tmp + " to " + path);
+  } catch (...) {
+    (void)::unlink(tmp.c_str());
+    throw;
+  }
+  return fd;
+}
+
+bool same_file(int fd, const std::string& path) {
+  struct stat by_fd {}, by_path {};
+  return ::fstat(fd, &by_fd) == 0 && ::lstat(path.c_str(), &by_path) == 0 && by_fd.st_dev == by_path.st_dev &&
+         by_fd.st_ino == by_path.st_ino;
+}
+
+}  // namespace
+
+void PidFile::check_not_running(const std::string& path) {
+  if (is_locked(path)) {
+    std::string holder;
+    try {
+      holder = " (pid " + std::to_string(read_pid(path)) + ")";
+    } catch (const std::exception&) {
+    }
+    throw UsageError("pid file " + path + " is held by a running start_server" + holder);
+  }
+}
+
+PidFile PidFile::create(const std::string& path) {
+  check_not_running(path);
+  PidFile pid_file(path);
+  pid_file.rewrite();
+  // Two instances racing past the check both rename; only the one whose file is at the path
+  // may go on.
+  if (!same_file(pid_file.fd_.get(), path)) {
+    pid_file.fd_.reset();
+    throw UsageError("pid file " + path + " was taken over by another start_server");
+  }
+  return pid_file;
+}
+
+void PidFile::rewrite() { fd_ = write_atomically(path_, std::to_string(::getpid()) + "\n", /*lock=*/true); }
+
+PidFile::~PidFile() {
+  if (fd_ && same_file(fd_.get(), path_)) (void)::unlink(path_.c_str());  // exiting: nothing to do on failure
+}
+
+pid_t PidFile::read_pid(const std::string& path) {
+  std::string text;
+  try {
+    text = read_file(path);
+  } catch (const SysError& e) {
+    throw UsageError("cannot read pid file " + path + ": " + errno_text(e.code().value()));
+  }
+  unsigned long pid = 0;
+  std::string_view first(text);
+  first = first.substr(0, first.find('\n'));
+  if (!parse_number(first, pid) || pid < 1) throw UsageError("pid file " + path + " holds no pid");
+  return static_cast<pid_t>(pid);
+}
+
+bool PidFile::is_locked(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return false;  // absent, or a planted symlink: nobody holds it
+  if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) return false;
+  return errno == EWOULDBLOCK;
+}
+
+StatusFile::StatusFile(std::string path) : path_(std::move(path)) {
+  std::string tmp = temp_path(path_);
+  (void)::unlink(tmp.c_str());
+  UniqueFd probe(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
+  if (!probe) throw SysError("open", path_);
+  (void)::unlink(tmp.c_str());
+}
+
+StatusFile::~StatusFile() {
+  if (written_) (void)::unlink(path_.c_str());  // exiting: nothing to do on failure
+}
+
+void StatusFile::write(const StatusSnapshot& status) {
+  write_atomically(path_, format_status(status), /*lock=*/false);
+  written_ = true;
+}
+
+}  // namespace starter

@@ -1,0 +1,61 @@
+#pragma once
+/// The pid file and the status file on disk (format in status_format.h).
+///
+/// Both are written to a temporary file in the same directory and renamed into place,
+/// so a reader never sees half a file and a symlink planted at the path is replaced, never
+/// followed. The pid file holds "PID\n" and an exclusive flock for start_server's whole life;
+/// `--stop` waits on that lock.
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "fd.h"
+#include "status_format.h"
+
+namespace starter {
+
+class PidFile {
+ public:
+  /// Throws UsageError if a running start_server holds the lock on `path`.
+  static void check_not_running(const std::string& path);
+  /// Writes our pid and takes the lock. Throws UsageError if another instance holds it,
+  /// SysError if the file cannot be written.
+  static PidFile create(const std::string& path);
+  /// Writes the current pid again (after --daemonize changed it), keeping the lock.
+  void rewrite();
+
+  PidFile(PidFile&&) noexcept = default;
+  PidFile& operator=(PidFile&&) noexcept = default;
+  /// Unlinks the file if it is still ours.
+  ~PidFile();
+
+  /// For control clients: the pid written in `path`. Throws UsageError naming the file.
+  static pid_t read_pid(const std::string& path);
+  /// Whether some process holds the lock on `path` (a start_server is running).
+  static bool is_locked(const std::string& path);
+
+ private:
+  explicit PidFile(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+  UniqueFd fd_;  ///< holds the flock
+};
+
+class StatusFile {
+ public:
+  /// Checks now that the file can be written (the directory accepts our temporary file),
+  /// so a bad path is a start-up error rather than a runtime surprise.
+  explicit StatusFile(std::string path);
+  StatusFile(const StatusFile&) = delete;
+  StatusFile& operator=(const StatusFile&) = delete;
+  /// Removes the file if this process wrote it.
+  ~StatusFile();
+
+  void write(const StatusSnapshot& status);  ///< throws SysError
+
+ private:
+  std::string path_;
+  bool written_ = false;
+};
+
+}  // namespace starter

@@ -1,0 +1,361 @@
+#include "supervisor.h"
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include "signal_names.h"
+
+namespace starter {
+
+namespace {
+
+std::string seconds_text(Millis m) {
+  auto ms = m.count();
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+}  // namespace
+
+std::string describe_wait_status(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "killed by signal " + signal_name(WTERMSIG(status));
+  return "wait status " + std::to_string(status);
+}
+
+SupervisorSettings SupervisorSettings::from(const Config& config) {
+  SupervisorSettings s;
+  s.interval = config.interval;
+  s.kill_old_delay = config.kill_old_delay;
+  s.auto_restart = config.auto_restart;
+  s.auto_restart_interval = config.auto_restart_interval;
+  s.signal_on_hup = config.signal_on_hup;
+  s.signal_on_term = config.signal_on_term;
+  return s;
+}
+
+std::vector<Action> Supervisor::handle(const Event& event, TimePoint now) {
+  out_.clear();
+  std::visit([&](const auto& e) { on(e, now); }, event);
+  advance(now);
+  if (phase_ != Phase::kIdle && status_line() != last_status_) notify(action::Notify::Kind::kStatus);
+  return std::move(out_);
+}
+
+std::optional<TimePoint> Supervisor::next_deadline() const {
+  std::optional<TimePoint> next;
+  for (const auto& t : {probation_end_, respawn_at_, kill_old_at_, auto_restart_due()})
+    if (t && (!next || *t < *next)) next = t;
+  return next;
+}
+
+// --- events ------------------------------------------------------------------------------
+
+void Supervisor::on(const event::Start&, TimePoint now) {
+  if (phase_ != Phase::kIdle) return;
+  phase_ = Phase::kStarting;
+  spawn(now);
+}
+
+void Supervisor::on(const event::Reload&, TimePoint now) {
+  switch (phase_) {
+    case Phase::kIdle:
+    case Phase::kStopping:
+      log("received HUP while stopping, ignored");
+      return;
+    case Phase::kServing:
+      log("received HUP, spawning a new worker");
+      begin_reload(now);
+      return;
+    case Phase::kStarting:
+      if (respawn_at_) {  // nothing runs: the operator may just have fixed the program
+        log("received HUP, spawning a new worker");
+        respawn_at_.reset();
+        spawn(now);
+        return;
+      }
+      [[fallthrough]];
+    case Phase::kReloading:
+    case Phase::kRetiring:
+      if (!reload_queued_) log("received HUP during a restart, another restart will follow it");
+      reload_queued_ = true;
+      return;
+  }
+}
+
+void Supervisor::on(const event::Shutdown& e, TimePoint) {
+  if (phase_ == Phase::kStopping) {
+    log("received " + signal_name(e.signo) + " while stopping, still waiting for " + std::to_string(workers_.size()) +
+        " worker(s)");
+    return;
+  }
+  phase_ = Phase::kStopping;
+  probation_end_.reset();
+  respawn_at_.reset();
+  kill_old_at_.reset();
+  reload_queued_ = false;
+  int signo = e.signo == SIGTERM ? settings_.signal_on_term : SIGTERM;
+  std::string list;
+  for (const auto& w : workers_) list += (list.empty() ? "" : ",") + std::to_string(w.pid);
+  log("received " + signal_name(e.signo) + ", sending " + signal_name(signo) + " to all workers:" + (list.empty() ? "none" : list));
+  notify(action::Notify::Kind::kStopping);
+  for (auto& w : workers_) {
+    out_.push_back(action::Signal{w.pid, signo});
+    w.signalled = true;
+  }
+  exit_if_done();
+}
+
+void Supervisor::on(const event::Spawned& e, TimePoint now) {
+  spawning_ = false;
+  workers_.push_back({e.generation, e.pid, Role::kStarting, now});
+  starting_error_ = e.exec_error;
+  if (!e.exec_error.empty()) log("generation " + std::to_string(e.generation) + ": " + e.exec_error);
+  log("starting new worker " + std::to_string(e.pid));
+  if (phase_ == Phase::kStopping) {  // cannot happen today: spawns are answered at once
+    out_.push_back(action::Signal{e.pid, SIGTERM});
+    workers_.back().signalled = true;
+    return;
+  }
+  probation_end_ = now + settings_.interval;
+}
+
+void Supervisor::on(const event::SpawnFailed& e, TimePoint now) {
+  spawning_ = false;
+  log("failed to start generation " + std::to_string(e.generation) + ": " + e.reason);
+  if (phase_ == Phase::kStopping) return exit_if_done();
+  start_failed(e.generation, e.reason, now);
+}
+
+void Supervisor::on(const event::ChildExited& e, TimePoint now) {
+  Worker* w = find(e.pid);
+  if (!w) return;  // not a worker (the --log-file command): the server deals with it
+  Worker gone = *w;
+  workers_.erase(workers_.begin() + (w - workers_.data()));
+  std::string pid = std::to_string(gone.pid);
+  std::string how = "status:" + std::to_string(e.status) + " (" + describe_wait_status(e.status) + ")";
+
+  if (phase_ == Phase::kStopping) {
+    log("worker " + pid + " died, " + how);
+    write_status();
+    return exit_if_done();
+  }
+  switch (gone.role) {
+    case Role::kStarting: {
+      probation_end_.reset();
+      log("new worker " + pid + " seems to have failed to start, exit " + how);
+      std::string reason = starting_error_.empty() ? describe_wait_status(e.status) + " before it was up"
+                                                   : "could not start: " + starting_error_;
+      start_failed(gone.generation, "generation " + std::to_string(gone.generation) + " " + reason, now);
+      return;
+    }
+    case Role::kCurrent:
+      log("worker " + pid + " died unexpectedly with " + how + ", restarting");
+      write_status();
+      if (phase_ == Phase::kReloading) return;  // the generation on probation takes over
+      kill_old_at_.reset();  // the old generation keeps serving until a replacement is up
+      phase_ = Phase::kStarting;
+      schedule_respawn(now);
+      return;
+    case Role::kOld:
+      log("old worker " + pid + " died, " + how);
+      write_status();
+      return;
+  }
+}
+
+// --- transitions -------------------------------------------------------------------------
+
+void Supervisor::advance(TimePoint now) {
+  if (probation_end_ && now >= *probation_end_) promote(now);
+  if (respawn_at_ && now >= *respawn_at_) {
+    respawn_at_.reset();
+    spawn(now);
+  }
+  if (kill_old_at_ && now >= *kill_old_at_) {
+    kill_old_at_.reset();
+    log("killing old workers");
+    signal_old();
+    finish_reload(now);
+  }
+  if (auto t = auto_restart_due(); t && now >= *t) {
+    bool forced = count(Role::kOld) > 0;
+    log(std::string("autorestart triggered (") + (forced ? "forced, " : "") +
+        "interval=" + std::to_string(settings_.auto_restart_interval.count() / 1000) + ")");
+    begin_reload(now);
+  }
+}
+
+void Supervisor::spawn(TimePoint now) {
+  spawning_ = true;
+  last_spawn_ = now;
+  out_.push_back(action::Spawn{++generation_});
+}
+
+void Supervisor::begin_reload(TimePoint now) {
+  phase_ = Phase::kReloading;
+  notify(action::Notify::Kind::kReloading);
+  spawn(now);
+}
+
+void Supervisor::promote(TimePoint now) {
+  probation_end_.reset();
+  Worker* fresh = find(Role::kStarting);
+  if (!fresh) return;
+  for (auto& w : workers_)
+    if (w.role == Role::kCurrent) w.role = Role::kOld;
+  fresh->role = Role::kCurrent;
+  last_restart_ = now;
+  failure_.clear();
+  write_status();
+  std::string old = pids(Role::kOld, /*unsignalled_only=*/true);
+  if (old.empty() && phase_ == Phase::kStarting) {
+    log("worker " + std::to_string(fresh->pid) + " (generation " + std::to_string(fresh->generation) + ") is up");
+    return finish_reload(now);
+  }
+  log("new worker is now running, sending " + signal_name(settings_.signal_on_hup) + " to old workers:" +
+      (old.empty() ? "none" : old));
+  if (!old.empty() && settings_.kill_old_delay.count() > 0) {
+    log("sleeping " + seconds_text(settings_.kill_old_delay) + " before killing old workers");
+    phase_ = Phase::kRetiring;
+    kill_old_at_ = now + settings_.kill_old_delay;
+    return;
+  }
+  if (!old.empty()) log("killing old workers");
+  signal_old();
+  finish_reload(now);
+}
+
+void Supervisor::signal_old() {
+  for (auto& w : workers_)
+    if (w.role == Role::kOld && !w.signalled) {
+      out_.push_back(action::Signal{w.pid, settings_.signal_on_hup});
+      w.signalled = true;
+    }
+}
+
+void Supervisor::finish_reload(TimePoint now) {
+  phase_ = Phase::kServing;
+  notify(action::Notify::Kind::kReady);
+  if (reload_queued_) {
+    reload_queued_ = false;
+    log("starting the restart that was asked for during the last one");
+    begin_reload(now);
+  }
+}
+
+void Supervisor::start_failed(unsigned long generation, const std::string& reason, TimePoint now) {
+  bool serving = find(Role::kCurrent) != nullptr;
+  if (phase_ == Phase::kReloading && serving) {
+    failed_generation_ = generation;
+    failure_ = reason;
+    Worker* current = find(Role::kCurrent);
+    log("restart failed: " + reason + "; generation " + std::to_string(current->generation) + " (pid " +
+        std::to_string(current->pid) + ") keeps serving");
+    last_restart_ = now;  // the next automatic restart is one interval away, not now
+    write_status();
+    finish_reload(now);
+    return;
+  }
+  phase_ = Phase::kStarting;
+  schedule_respawn(now);
+}
+
+void Supervisor::schedule_respawn(TimePoint now) {
+  Millis spacing = std::max(settings_.interval, settings_.min_respawn_spacing);
+  respawn_at_ = std::max(now, last_spawn_ + spacing);
+}
+
+std::optional<TimePoint> Supervisor::auto_restart_due() const {
+  if (!settings_.auto_restart || phase_ != Phase::kServing) return std::nullopt;
+  // Perl: after one interval if no old generation is left, after two in any case.
+  return last_restart_ + settings_.auto_restart_interval * (count(Role::kOld) ? 2 : 1);
+}
+
+void Supervisor::exit_if_done() {
+  if (phase_ != Phase::kStopping || !workers_.empty() || spawning_) return;
+  log("exiting");
+  out_.push_back(action::Exit{0});
+}
+
+// --- output ------------------------------------------------------------------------------
+
+void Supervisor::write_status() {
+  StatusSnapshot snapshot;
+  for (const auto& w : workers_)
+    if (w.role != Role::kStarting) snapshot.live.push_back({w.generation, w.pid});
+  std::sort(snapshot.live.begin(), snapshot.live.end(),
+            [](const GenerationPid& a, const GenerationPid& b) { return a.generation < b.generation; });
+  if (!failure_.empty()) {
+    snapshot.failed_generation = failed_generation_;
+    snapshot.failure = failure_;
+  }
+  out_.push_back(action::WriteStatus{std::move(snapshot)});
+}
+
+void Supervisor::notify(action::Notify::Kind kind) {
+  last_status_ = status_line();
+  out_.push_back(action::Notify{kind, last_status_});
+}
+
+void Supervisor::log(std::string text) { out_.push_back(action::Log{std::move(text)}); }
+
+std::string Supervisor::status_line() const {
+  auto describe = [](const Worker& w) {
+    return "generation " + std::to_string(w.generation) + " (pid " + std::to_string(w.pid) + ")";
+  };
+  const Worker* current = nullptr;
+  const Worker* starting = nullptr;
+  for (const auto& w : workers_) {
+    if (w.role == Role::kCurrent) current = &w;
+    if (w.role == Role::kStarting) starting = &w;
+  }
+  std::string line;
+  switch (phase_) {
+    case Phase::kIdle:
+      return "idle";
+    case Phase::kStopping:
+      return "stopping, waiting for " + std::to_string(workers_.size()) + " worker(s) to exit";
+    case Phase::kStarting:
+      line = starting ? "starting " + describe(*starting) : "no generation serving, retrying shortly";
+      break;
+    case Phase::kReloading:
+      line = (current ? describe(*current) + " serving" : std::string("no generation serving")) +
+             (starting ? ", starting " + describe(*starting) : std::string(", starting a new generation"));
+      break;
+    case Phase::kServing:
+    case Phase::kRetiring:
+      line = current ? describe(*current) + " serving" : "no generation serving";
+      break;
+  }
+  if (std::size_t old = count(Role::kOld)) line += ", " + std::to_string(old) + " old draining";
+  if (phase_ == Phase::kRetiring) line += ", old ones signalled after --kill-old-delay";
+  if (!failure_.empty()) line += "; last restart failed: " + failure_;
+  return line;
+}
+
+Supervisor::Worker* Supervisor::find(pid_t pid) {
+  for (auto& w : workers_)
+    if (w.pid == pid) return &w;
+  return nullptr;
+}
+
+Supervisor::Worker* Supervisor::find(Role role) {
+  for (auto& w : workers_)
+    if (w.role == role) return &w;
+  return nullptr;
+}
+
+std::size_t Supervisor::count(Role role) const {
+  return static_cast<std::size_t>(
+      std::count_if(workers_.begin(), workers_.end(), [&](const Worker& w) { return w.role == role; }));
+}
+
+std::string Supervisor::pids(Role role, bool unsignalled_only) const {
+  std::string out;
+  for (const auto& w : workers_)
+    if (w.role == role && (!unsignalled_only || !w.signalled)) out += (out.empty() ? "" : ",") + std::to_string(w.pid);
+  return out;
+}
+
+}  // namespace starter

@@ -1,0 +1,155 @@
+#pragma once
+/// The supervisor's decisions, as plain code: events in, actions out, with the clock passed
+/// in. It makes no system call, so every (state, event) cell is unit-tested without a
+/// process. server.cc feeds it events and carries out its actions.
+///
+/// Phases:
+///   kIdle       before Start
+///   kStarting   no generation serves yet: one is on probation, or a retry is scheduled
+///   kServing    one current generation (old ones may still be draining)
+///   kReloading  the current generation serves while a new one is on probation
+///   kRetiring   the new generation is up; the old one is signalled after --kill-old-delay
+///   kStopping   every worker was signalled; waiting for them to exit
+///
+/// A generation is "up" when it has survived --interval (Perl's probation). A reload whose
+/// new generation fails leaves the current one serving, untouched, and is reported failed.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "config.h"
+#include "status_format.h"
+
+namespace starter {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+struct SupervisorSettings {
+  Millis interval = Seconds(1);
+  Millis kill_old_delay{0};
+  bool auto_restart = false;
+  Millis auto_restart_interval = Seconds(360);
+  int signal_on_hup = SIGTERM;
+  int signal_on_term = SIGTERM;
+  /// Automatic respawns (after a failed start or a crash) are at least this far apart, so a
+  /// worker that dies at once cannot make us fork in a tight loop, even with --interval=0.
+  Millis min_respawn_spacing = Seconds(1);
+
+  static SupervisorSettings from(const Config& config);
+};
+
+namespace event {
+struct Start {};
+struct Reload {};                 ///< SIGHUP
+struct Shutdown { int signo; };   ///< SIGTERM, SIGINT or SIGQUIT
+struct Spawned {                  ///< the Spawn action's outcome
+  unsigned long generation;
+  pid_t pid;
+  std::string exec_error;         ///< not empty: the child could not exec and will exit
+};
+struct SpawnFailed { unsigned long generation; std::string reason; };  ///< fork failed
+struct ChildExited { pid_t pid; int status; };
+struct Tick {};                   ///< time passed (a deadline may be due)
+}  // namespace event
+
+using Event = std::variant<event::Start, event::Reload, event::Shutdown, event::Spawned, event::SpawnFailed,
+                           event::ChildExited, event::Tick>;
+
+namespace action {
+struct Spawn { unsigned long generation; };
+struct Signal { pid_t pid; int signo; };
+struct WriteStatus { StatusSnapshot status; };
+struct Notify {
+  enum class Kind { kReady, kReloading, kStopping, kStatus };
+  Kind kind;
+  std::string status;  ///< the STATUS= line
+};
+struct Log { std::string text; };
+struct Exit { int code; };
+}  // namespace action
+
+using Action = std::variant<action::Spawn, action::Signal, action::WriteStatus, action::Notify, action::Log,
+                            action::Exit>;
+
+class Supervisor {
+ public:
+  enum class Phase { kIdle, kStarting, kServing, kReloading, kRetiring, kStopping };
+  enum class Role { kStarting, kCurrent, kOld };
+
+  struct Worker {
+    unsigned long generation;
+    pid_t pid;
+    Role role;
+    TimePoint spawned;
+    bool signalled = false;
+  };
+
+  explicit Supervisor(SupervisorSettings settings) : settings_(settings) {}
+
+  /// Handles one event at `now` and every deadline due by then.
+  std::vector<Action> handle(const Event& event, TimePoint now);
+
+  /// When handle(Tick) must be called next; nullopt: only an event can change anything.
+  std::optional<TimePoint> next_deadline() const;
+
+  Phase phase() const { return phase_; }
+  const std::vector<Worker>& workers() const { return workers_; }
+  /// One line for systemd's STATUS= and the logs.
+  std::string status_line() const;
+
+ private:
+  void on(const event::Start&, TimePoint now);
+  void on(const event::Reload&, TimePoint now);
+  void on(const event::Shutdown&, TimePoint now);
+  void on(const event::Spawned&, TimePoint now);
+  void on(const event::SpawnFailed&, TimePoint now);
+  void on(const event::ChildExited&, TimePoint now);
+  void on(const event::Tick&, TimePoint) {}
+
+  void advance(TimePoint now);
+  void spawn(TimePoint now);
+  void begin_reload(TimePoint now);
+  void promote(TimePoint now);
+  void signal_old();
+  void finish_reload(TimePoint now);
+  void start_failed(unsigned long generation, const std::string& reason, TimePoint now);
+  void schedule_respawn(TimePoint now);
+  std::optional<TimePoint> auto_restart_due() const;
+  void write_status();
+  void notify(action::Notify::Kind kind);
+  void log(std::string text);
+  void exit_if_done();
+
+  Worker* find(pid_t pid);
+  Worker* find(Role role);
+  std::size_t count(Role role) const;
+  std::string pids(Role role, bool unsignalled_only) const;
+
+  SupervisorSettings settings_;
+  Phase phase_ = Phase::kIdle;
+  std::vector<Worker> workers_;  ///< live processes, by generation
+  unsigned long generation_ = 0;
+  TimePoint last_spawn_{};
+  TimePoint last_restart_{};
+  std::optional<TimePoint> probation_end_;
+  std::optional<TimePoint> respawn_at_;
+  std::optional<TimePoint> kill_old_at_;
+  bool reload_queued_ = false;
+  bool spawning_ = false;  ///< a Spawn action is out and its outcome not yet back
+  std::string starting_error_;  ///< exec error of the generation on probation
+  unsigned long failed_generation_ = 0;
+  std::string failure_;
+  std::string last_status_;
+  std::vector<Action> out_;
+};
+
+/// "exited with status 1", "killed by signal 9 (KILL)".
+std::string describe_wait_status(int status);
+
+}  // namespace starter
