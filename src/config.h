@@ -22,6 +22,7 @@ struct Config {
 
   std::vector<ListenSpec> listeners;  ///< every --port in order, then every --path
   int backlog = SOMAXCONN;
+  bool listen_fds = false;  ///< also pass systemd's LISTEN_FDS/LISTEN_FDNAMES/LISTEN_PID (ours)
 
   Millis interval = Seconds(1);
   int signal_on_hup = SIGTERM;

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <thread>
@@ -29,8 +30,10 @@ StatusSnapshot read_status(const std::string& path) {
   }
 }
 
+/// The newest generation the file mentions, serving or failed: anything our HUP brings is
+/// newer, and a failure already there before it is not ours to report.
 unsigned long newest_generation(const StatusSnapshot& status) {
-  return status.live.empty() ? 0 : status.live.back().generation;
+  return std::max(status.live.empty() ? 0 : status.live.back().generation, status.failed_generation);
 }
 
 int not_running(const std::string& pid_file) {

@@ -151,38 +151,110 @@ void Listener::move_to(int target) {
   fd_.reset(target);
 }
 
-Listeners Listeners::open(const std::vector<ListenSpec>& specs, int backlog) {
+namespace {
+
+bool same_ipv6(const std::string& a, const std::string& b) {
+  in6_addr x{}, y{};
+  return ::inet_pton(AF_INET6, a.c_str(), &x) == 1 && ::inet_pton(AF_INET6, b.c_str(), &y) == 1 &&
+         std::memcmp(&x, &y, sizeof x) == 0;
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat x {}, y {};
+  return a == b || (::stat(a.c_str(), &x) == 0 && ::stat(b.c_str(), &y) == 0 && x.st_dev == y.st_dev &&
+                    x.st_ino == y.st_ino);
+}
+
+/// Whether `spec` names the address `socket` is bound to (whatever the socket type).
+bool names_address(const ListenSpec& spec, const InheritedSocket& socket) {
+  const ListenSpec& bound = socket.address;
+  if (spec.kind == ListenSpec::Kind::kUnix || bound.kind == ListenSpec::Kind::kUnix)
+    return spec.kind == bound.kind && same_file(spec.path, bound.path);
+  if (spec.port != bound.port) return false;
+  // A bare port is 0.0.0.0, and also the dual-stack [::] of systemd's ListenStream=PORT.
+  if (spec.host.empty()) return bound.host.empty() || (bound.ipv6 && same_ipv6(bound.host, "::"));
+  if (spec.ipv6) return bound.ipv6 && same_ipv6(spec.host, bound.host);
+  if (bound.ipv6) return false;
+  in_addr want = resolve_ipv4(spec);
+  in_addr have{};
+  if (bound.host.empty()) have.s_addr = htonl(INADDR_ANY);
+  else ::inet_pton(AF_INET, bound.host.c_str(), &have);
+  return want.s_addr == have.s_addr;
+}
+
+/// The inherited socket `spec` names, taken out of `inherited`, or an empty fd.
+UniqueFd take_inherited(const ListenSpec& spec, std::vector<InheritedSocket>& inherited, std::string& name) {
+  for (auto it = inherited.begin(); it != inherited.end(); ++it) {
+    if (!names_address(spec, *it)) continue;
+    int want = spec.is_stream() ? SOCK_STREAM : SOCK_DGRAM;
+    if (it->type != want)
+      throw UsageError("socket from systemd for " + spec.describe() + " is a " +
+                       (it->type == SOCK_DGRAM ? "datagram" : "stream") + " socket, but " +
+                       (spec.kind == ListenSpec::Kind::kUnix ? "--path" : "--port") + " asks for a " +
+                       (want == SOCK_DGRAM ? "datagram" : "stream") + " one");
+    name = it->name;
+    UniqueFd fd = std::move(it->fd);
+    inherited.erase(it);
+    return fd;
+  }
+  return {};
+}
+
+}  // namespace
+
+Listeners Listeners::open(const std::vector<ListenSpec>& specs, int backlog, std::vector<InheritedSocket> inherited) {
   Listeners set;
-  set.listeners_.reserve(specs.size());
+  set.listeners_.reserve(specs.size() + inherited.size());
   for (const auto& spec : specs) {
-    if (spec.kind == ListenSpec::Kind::kUnix)
+    std::string name;
+    if (UniqueFd fd = take_inherited(spec, inherited, name))
+      set.listeners_.emplace_back(spec, std::move(fd), std::move(name));
+    else if (spec.kind == ListenSpec::Kind::kUnix)
       set.listeners_.push_back(open_unix(spec, backlog));
     else
       set.listeners_.emplace_back(spec, open_inet(spec, backlog));
   }
-  set.place_pinned();
+  for (auto& socket : inherited) {
+    log_line("socket " + socket.address.describe() + " from systemd is named by no --port or --path; handing it on as " +
+             socket.address.key());
+    set.listeners_.emplace_back(socket.address, std::move(socket.fd), socket.name);
+  }
+  std::vector<std::pair<Listener*, int>> pinned;
+  for (auto& l : set.listeners_)
+    if (l.spec().pinned_fd) pinned.emplace_back(&l, *l.spec().pinned_fd);
+  set.place(pinned);
+  for (const auto& [listener, target] : pinned)
+    log_line("socket is duplicated to file descriptor " + std::to_string(target));
   return set;
 }
 
-// Each pinned socket is moved to its target; whichever of our sockets sits there is moved
-// out of the way first (never onto a pinned target, which are all distinct). A descriptor
+void Listeners::place_from_3() {
+  std::vector<std::pair<Listener*, int>> targets;
+  int next = 3;
+  for (auto& l : listeners_) {
+    if (l.spec().pinned_fd && *l.spec().pinned_fd != next)
+      throw UsageError("--listen-fds places sockets at 3, 4, ...: " + l.spec().describe() + " cannot be at fd " +
+                       std::to_string(*l.spec().pinned_fd));
+    targets.emplace_back(&l, next++);
+  }
+  place(targets);
+}
+
+// Each socket is moved to its target; whichever of our sockets sits there is moved out of
+// the way first, above every target, so no socket is ever closed by mistake. A descriptor
 // there that is not ours was inherited and is already close-on-exec: dup3 replaces it, as
 // Perl's dup2 does.
-void Listeners::place_pinned() {
+void Listeners::place(const std::vector<std::pair<Listener*, int>>& targets) {
   int above = 3;
-  for (const auto& l : listeners_)
-    if (l.spec().pinned_fd) above = std::max(above, *l.spec().pinned_fd + 1);
-  for (auto& listener : listeners_) {
-    if (!listener.spec().pinned_fd) continue;
-    int target = *listener.spec().pinned_fd;
+  for (const auto& [listener, target] : targets) above = std::max(above, target + 1);
+  for (const auto& [listener, target] : targets) {
     for (auto& other : listeners_) {
-      if (&other == &listener || other.fd() != target) continue;
+      if (&other == listener || other.fd() != target) continue;
       UniqueFd moved(::fcntl(other.fd(), F_DUPFD_CLOEXEC, above));
       if (!moved) throw SysError("fcntl(F_DUPFD_CLOEXEC)", other.spec().describe());
       other.replace_fd(std::move(moved));
     }
-    listener.move_to(target);
-    log_line("socket is duplicated to file descriptor " + std::to_string(target));
+    listener->move_to(target);
   }
 }
 
@@ -190,6 +262,17 @@ std::vector<PortEntry> Listeners::port_entries() const {
   std::vector<PortEntry> entries;
   for (const auto& l : listeners_) entries.push_back({l.spec().key(), l.fd()});
   return entries;
+}
+
+std::string Listeners::fd_names() const {
+  std::string out;
+  for (const auto& l : listeners_) {
+    std::string name = l.fd_name().empty() ? l.spec().key() : l.fd_name();
+    for (char& c : name)
+      if (c == ':') c = '_';
+    out += (out.empty() ? "" : ":") + name;
+  }
+  return out;
 }
 
 std::vector<int> Listeners::fds() const {

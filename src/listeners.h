@@ -8,13 +8,15 @@
 
 #include "fd.h"
 #include "listen_spec.h"
+#include "socket_activation.h"
 #include "starter_env.h"
 
 namespace starter {
 
 class Listener {
  public:
-  Listener(ListenSpec spec, UniqueFd fd) : spec_(std::move(spec)), fd_(std::move(fd)) {}
+  Listener(ListenSpec spec, UniqueFd fd, std::string fd_name = {})
+      : spec_(std::move(spec)), fd_(std::move(fd)), fd_name_(std::move(fd_name)) {}
   Listener(Listener&&) noexcept = default;
   Listener& operator=(Listener&&) noexcept = default;
   /// Removes the socket file of a --path we bound, if it is still ours.
@@ -22,6 +24,8 @@ class Listener {
 
   const ListenSpec& spec() const { return spec_; }
   int fd() const { return fd_.get(); }
+  /// systemd's name for an inherited socket; empty for one we bound.
+  const std::string& fd_name() const { return fd_name_; }
 
   /// Moves the socket to descriptor `target` (close-on-exec stays on).
   void move_to(int target);
@@ -33,6 +37,7 @@ class Listener {
  private:
   ListenSpec spec_;
   UniqueFd fd_;
+  std::string fd_name_;
   bool owns_path_ = false;
   dev_t dev_ = 0;
   ino_t ino_ = 0;
@@ -40,18 +45,28 @@ class Listener {
 
 class Listeners {
  public:
-  /// Binds every spec in order and places "=FD" ones at their descriptor. Throws SysError or
-  /// UsageError naming the address; what was already created is closed and unlinked.
-  static Listeners open(const std::vector<ListenSpec>& specs, int backlog);
+  /// Makes a listener of every spec, in order: a socket systemd passed (`inherited`) whose
+  /// address the spec names is used as is; any other spec is bound. Inherited sockets no spec
+  /// names follow, keyed by their own address. "=FD" specs are then placed at their
+  /// descriptor. Throws SysError or UsageError naming the address; what was already created
+  /// is closed and unlinked.
+  static Listeners open(const std::vector<ListenSpec>& specs, int backlog,
+                        std::vector<InheritedSocket> inherited = {});
+
+  /// Places the listeners at descriptors 3, 4, ... in order, as systemd's LISTEN_FDS
+  /// protocol requires. Throws UsageError if an "=FD" spec asks for another place.
+  void place_from_3();
 
   /// SERVER_STARTER_PORT entries, in order.
   std::vector<PortEntry> port_entries() const;
   /// The descriptors a worker inherits.
   std::vector<int> fds() const;
+  /// LISTEN_FDNAMES for workers: systemd's names, or the key with ':' made '_'.
+  std::string fd_names() const;
   std::size_t size() const { return listeners_.size(); }
 
  private:
-  void place_pinned();
+  void place(const std::vector<std::pair<Listener*, int>>& targets);
   std::vector<Listener> listeners_;
 };
 

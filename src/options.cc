@@ -47,6 +47,10 @@ po::options_description describe_options() {
     ("path", po::value<std::vector<std::string>>()->composing(),
      "path of a unix stream socket to listen on. Repeatable.")
     ("backlog", po::value<int>(), "listen(2) backlog (default: SOMAXCONN)")
+    ("listen-fds", po::bool_switch(),
+     "also hand the sockets to workers the way systemd does (LISTEN_FDS, LISTEN_FDNAMES, "
+     "LISTEN_PID; the sockets at fds 3, 4, ... in order), for servers that speak only that "
+     "protocol")
     ("interval", po::value<int>(),
      "seconds a new worker must stay alive to count as started, and between start attempts "
      "(default: 1)")
@@ -200,6 +204,7 @@ Config parse_options(const std::vector<std::string>& args, const std::map<std::s
     return config;
   }
 
+  config.listen_fds = flag("listen-fds");
   config.log_file = text("log-file");
   config.daemonize = flag("daemonize");
   if (config.daemonize && config.log_file.empty())

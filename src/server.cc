@@ -17,6 +17,7 @@
 #include "notify.h"
 #include "signal_names.h"
 #include "signals.h"
+#include "socket_activation.h"
 #include "spawn.h"
 #include "state_files.h"
 #include "supervisor.h"
@@ -56,6 +57,8 @@ class Server {
   void carry_out(const action::Log& a) { log_line(a.text); }
   void carry_out(const action::Exit& a) { exit_code_ = a.code; }
   void on_signals();
+  /// WATCHDOG=1 from the loop itself, so a wedged loop is what systemd notices.
+  void ping_watchdog();
   void feed(const Event& event) { pending_.push_back(event); }
 
   const Config& config_;
@@ -69,6 +72,8 @@ class Server {
   std::string port_value_;
   Supervisor supervisor_;
   SystemdNotifier notifier_;
+  std::optional<Millis> watchdog_period_ = SystemdNotifier::watchdog_period();
+  TimePoint next_watchdog_{};
   std::deque<Event> pending_;
   std::optional<int> exit_code_;
 };
@@ -98,7 +103,8 @@ Server::Server(const Config& config)
   if (!config.log_file.empty()) log_ = LogTarget::open(config.log_file, as_entries(base_environment(config)), mask_);
 
   log_raw("start_server (pid:" + std::to_string(::getpid()) + ") starting now...");
-  listeners_ = Listeners::open(config.listeners, config.backlog);
+  listeners_ = Listeners::open(config.listeners, config.backlog, take_systemd_sockets());
+  if (config.listen_fds) listeners_.place_from_3();
   port_value_ = encode_server_starter_port(listeners_.port_entries());
   if (!config.pid_file.empty()) pid_file_ = PidFile::create(config.pid_file);
   signals_.emplace(mask_.handled());
@@ -113,6 +119,7 @@ Server::Server(const Config& config)
 }
 
 int Server::run() {
+  ping_watchdog();
   feed(event::Start{});
   while (!exit_code_) {
     while (!pending_.empty() && !exit_code_) {
@@ -123,13 +130,23 @@ int Server::run() {
     if (exit_code_) break;
 
     auto deadline = supervisor_.next_deadline();
+    if (watchdog_period_ && (!deadline || next_watchdog_ < *deadline)) deadline = next_watchdog_;
     pollfd pfd{signals_->fd(), POLLIN, 0};
     int rc = ::poll(&pfd, 1, poll_timeout(deadline, Clock::now()));
     if (rc < 0 && errno != EINTR) throw SysError("poll", "signalfd");
     if (rc > 0) on_signals();
     feed(event::Tick{});
+    ping_watchdog();
   }
   return *exit_code_;
+}
+
+void Server::ping_watchdog() {
+  if (!watchdog_period_) return;
+  TimePoint now = Clock::now();
+  if (now < next_watchdog_) return;
+  notifier_.watchdog();
+  next_watchdog_ = now + *watchdog_period_;
 }
 
 void Server::on_signals() {
@@ -182,6 +199,11 @@ void Server::carry_out(const action::Spawn& a) {
   request.exec_paths = exec_candidates(config_.command.front(), env_value(request.env, "PATH"));
   request.inherit_fds = listeners_.fds();
   request.dir = config_.dir;
+  if (config_.listen_fds) {
+    request.env.push_back("LISTEN_FDS=" + std::to_string(listeners_.size()));
+    request.env.push_back("LISTEN_FDNAMES=" + listeners_.fd_names());
+    request.listen_pid = true;
+  }
   try {
     SpawnResult result = spawn_process(request, mask_);
     std::string exec_error = result.error ? result.failed_step + ": " + errno_text(result.error) : std::string();

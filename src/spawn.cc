@@ -33,11 +33,29 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
   return out;
 }
 
+/// Writes `pid` in decimal over the placeholder digits after "LISTEN_PID=". Async-signal-safe.
+void write_pid(char* digits, pid_t pid) {
+  char reversed[16];
+  int n = 0;
+  do {
+    reversed[n++] = static_cast<char>('0' + pid % 10);
+    pid /= 10;
+  } while (pid > 0);
+  while (n > 0) *digits++ = reversed[--n];
+  *digits = '\0';
+}
+
+constexpr const char* kListenPid = "LISTEN_PID=";
+constexpr std::size_t kListenPidLength = 11;
+
 }  // namespace
 
 SpawnResult spawn_process(const SpawnRequest& request, const SignalMask& mask) {
   std::vector<char*> argv = c_strings(request.argv);
-  std::vector<char*> envp = c_strings(request.env);
+  std::vector<std::string> env = request.env;
+  // The child's pid is known only in the child: reserve room for it now.
+  if (request.listen_pid) env.push_back(std::string(kListenPid) + std::string(16, '0'));
+  std::vector<char*> envp = c_strings(env);
   Pipe report = Pipe::create();
 
   pid_t pid = ::fork();
@@ -45,6 +63,7 @@ SpawnResult spawn_process(const SpawnRequest& request, const SignalMask& mask) {
   if (pid == 0) {
     // Only async-signal-safe calls from here on; never return into the daemon's code.
     mask.restore_in_child();
+    if (request.listen_pid) write_pid(envp[env.size() - 1] + kListenPidLength, ::getpid());
     if (request.stdin_fd >= 0 && ::dup2(request.stdin_fd, STDIN_FILENO) < 0) fail_in_child(report.write.get(), 3, errno);
     for (int fd : request.inherit_fds) ::fcntl(fd, F_SETFD, 0);
     if (!request.dir.empty() && ::chdir(request.dir.c_str()) < 0) fail_in_child(report.write.get(), 1, errno);

@@ -18,6 +18,7 @@ struct SpawnRequest {
   std::vector<int> inherit_fds;         ///< lose close-on-exec in the child: the listeners
   std::string dir;                      ///< chdir here first, if not empty
   int stdin_fd = -1;                    ///< becomes the child's stdin, if >= 0
+  bool listen_pid = false;              ///< add LISTEN_PID=<the child's own pid> to env
 };
 
 struct SpawnResult {
