@@ -131,12 +131,27 @@ Listener open_unix(const ListenSpec& spec, int backlog) {
 
 }  // namespace
 
-Listener::~Listener() {
-  if (!owns_path_) return;
+Listener::~Listener() { remove_owned_path(); }
+
+void Listener::remove_owned_path() {
+  if (!std::exchange(owns_path_, false)) return;
   struct stat st {};
   // Only if the path still names our socket: a successor may already have replaced it.
   if (::lstat(spec_.path.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_)
     (void)::unlink(spec_.path.c_str());  // nothing more to do at exit if it fails
+}
+
+Listener& Listener::operator=(Listener&& other) noexcept {
+  if (this != &other) {
+    remove_owned_path();  // our own socket file, if any, goes first
+    spec_ = std::move(other.spec_);
+    fd_ = std::move(other.fd_);
+    fd_name_ = std::move(other.fd_name_);
+    owns_path_ = std::exchange(other.owns_path_, false);
+    dev_ = other.dev_;
+    ino_ = other.ino_;
+  }
+  return *this;
 }
 
 void Listener::own_path(dev_t dev, ino_t ino) {

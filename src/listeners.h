@@ -17,8 +17,8 @@ class Listener {
  public:
   Listener(ListenSpec spec, UniqueFd fd, std::string fd_name = {})
       : spec_(std::move(spec)), fd_(std::move(fd)), fd_name_(std::move(fd_name)) {}
-  Listener(Listener&&) noexcept = default;
-  Listener& operator=(Listener&&) noexcept = default;
+  Listener(Listener&& other) noexcept { *this = std::move(other); }
+  Listener& operator=(Listener&& other) noexcept;
   /// Removes the socket file of a --path we bound, if it is still ours.
   ~Listener();
 
@@ -35,6 +35,8 @@ class Listener {
   void own_path(dev_t dev, ino_t ino);
 
  private:
+  void remove_owned_path();
+
   ListenSpec spec_;
   UniqueFd fd_;
   std::string fd_name_;

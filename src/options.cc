@@ -16,68 +16,83 @@ namespace starter {
 
 namespace {
 
+// The layout is what help2man reads when it makes start_server(1) from this text (see
+// packaging/man_page.cmake): "Usage:" and "  or:" lines become the SYNOPSIS, a line ending in
+// ':' followed by indented lines becomes a subsection ("Exit status:" the EXIT STATUS
+// section), "Options:" and "Environment:" become those sections, and each indented line
+// with two spaces after its first word becomes a tagged paragraph.
 constexpr const char* kSynopsis =
-    "Usage:\n"
-    "  start_server [options] [--] server-prog server-arg1 ...\n"
-    "  start_server --restart --pid-file=FILE --status-file=FILE\n"
-    "  start_server --stop --pid-file=FILE\n"
-    "  start_server --help | --version\n"
+    "Usage: start_server [options] [--] server-prog server-arg1 ...\n"
+    "  or:  start_server --restart --pid-file=FILE --status-file=FILE\n"
+    "  or:  start_server --stop --pid-file=FILE\n"
+    "  or:  start_server --help | --version\n"
     "\n"
     "Binds the listening sockets, runs server-prog with them (SERVER_STARTER_PORT,\n"
     "SERVER_STARTER_GENERATION), and on SIGHUP starts a new generation of it before\n"
-    "retiring the old one, so the sockets are never closed.\n";
+    "retiring the old one, so the sockets are never closed.\n"
+    "\n"
+    "Signals:\n"
+    "  HUP        start a new generation; retire the old one once the new one is up\n"
+    "  TERM       send --signal-on-term to every worker, and exit once they are gone\n"
+    "  INT, QUIT  the same as TERM, sending TERM\n";
 
 constexpr const char* kEpilogue =
     "\n"
-    "Signals: HUP starts a new generation; TERM sends --signal-on-term to every worker and\n"
-    "exits once they are gone; INT and QUIT do the same with TERM.\n"
-    "Environment: ENVDIR, ENABLE_AUTO_RESTART, KILL_OLD_DELAY and AUTO_RESTART_INTERVAL stand\n"
-    "in for the options of the same name when those are not given.\n"
-    "Exit status: 0 after a shutdown by signal and for a successful --restart or --stop;\n"
-    "1 for bad usage and setup failures; --restart: 2 when the new generation failed,\n"
-    "3 when start_server is not running or exited, 4 when --restart-timeout passed.\n";
+    "Exit status:\n"
+    "  0  after a shutdown by signal, and for a successful --restart or --stop\n"
+    "  1  bad usage, or a setup failure\n"
+    "  2  --restart: the new generation failed\n"
+    "  3  --restart: start_server is not running, or exited\n"
+    "  4  --restart: --restart-timeout passed\n"
+    "\n"
+    "Environment:\n"
+    "  ENVDIR, ENABLE_AUTO_RESTART, KILL_OLD_DELAY and AUTO_RESTART_INTERVAL stand\n"
+    "  in for the options of the same name when those are not given.\n";
 
 po::options_description describe_options() {
-  po::options_description desc("Options");
+  // Descriptions start in column 33, or on the next line after a longer option. help2man
+  // needs two spaces between an option and its description, which Boost leaves unless an
+  // option ends exactly in column 31: packaging/man_page.cmake refuses the help text then.
+  po::options_description desc("Options", 80, 48);
   // clang-format off
   desc.add_options()
-    ("port", po::value<std::vector<std::string>>()->composing(),
+    ("port", po::value<std::vector<std::string>>()->composing()->value_name("SPEC"),
      "TCP port to listen on: PORT, HOST:PORT or [V6ADDR]:PORT; a 'u' before PORT makes it a UDP "
      "socket; '=FD' after it places the socket at file descriptor FD in the worker. Repeatable.")
-    ("path", po::value<std::vector<std::string>>()->composing(),
+    ("path", po::value<std::vector<std::string>>()->composing()->value_name("PATH"),
      "path of a unix stream socket to listen on. Repeatable.")
-    ("backlog", po::value<int>(), "listen(2) backlog (default: SOMAXCONN)")
+    ("backlog", po::value<int>()->value_name("N"), "listen(2) backlog (default: SOMAXCONN)")
     ("listen-fds", po::bool_switch(),
      "also hand the sockets to workers the way systemd does (LISTEN_FDS, LISTEN_FDNAMES, "
      "LISTEN_PID; the sockets at fds 3, 4, ... in order), for servers that speak only that "
      "protocol")
-    ("interval", po::value<int>(),
+    ("interval", po::value<int>()->value_name("SECONDS"),
      "seconds a new worker must stay alive to count as started, and between start attempts "
      "(default: 1)")
-    ("signal-on-hup", po::value<std::string>(),
+    ("signal-on-hup", po::value<std::string>()->value_name("SIGNAL"),
      "signal sent to the old generation once a new one has started (default: TERM)")
-    ("signal-on-term", po::value<std::string>(),
+    ("signal-on-term", po::value<std::string>()->value_name("SIGNAL"),
      "signal sent to every worker when start_server gets SIGTERM (default: TERM)")
-    ("kill-old-delay", po::value<int>(),
+    ("kill-old-delay", po::value<int>()->value_name("SECONDS"),
      "seconds to wait after a new generation started before signalling the old one "
      "(default: 0, or 5 with --enable-auto-restart)")
     ("enable-auto-restart", po::bool_switch(), "start a new generation every --auto-restart-interval")
-    ("auto-restart-interval", po::value<int>(), "seconds between automatic restarts (default: 360)")
-    ("pid-file", po::value<std::string>(),
+    ("auto-restart-interval", po::value<int>()->value_name("SECONDS"), "seconds between automatic restarts (default: 360)")
+    ("pid-file", po::value<std::string>()->value_name("FILE"),
      "write start_server's pid here and hold a lock on it while running")
-    ("status-file", po::value<std::string>(), "keep one GEN:PID line per live generation here")
-    ("log-file", po::value<std::string>(),
+    ("status-file", po::value<std::string>()->value_name("FILE"), "keep one GEN:PID line per live generation here")
+    ("log-file", po::value<std::string>()->value_name("FILE"),
      "append the output of start_server and its workers to this file, or pipe it to a "
      "command given as '| command args'")
     ("daemonize", po::bool_switch(), "run in the background (requires --log-file)")
-    ("dir", po::value<std::string>(), "directory the worker runs in")
-    ("envdir", po::value<std::string>(),
+    ("dir", po::value<std::string>()->value_name("DIR"), "directory the worker runs in")
+    ("envdir", po::value<std::string>()->value_name("DIR"),
      "directory of files NAME whose first line sets NAME in the worker's environment; "
      "read again for every generation")
     ("restart", po::bool_switch(),
      "ask the start_server of --pid-file to start a new generation, and wait until it serves "
      "alone (needs --pid-file and --status-file)")
-    ("restart-timeout", po::value<int>(), "seconds --restart waits at most (default: 60)")
+    ("restart-timeout", po::value<int>()->value_name("SECONDS"), "seconds --restart waits at most (default: 60)")
     ("stop", po::bool_switch(), "ask the start_server of --pid-file to stop, and wait until it has")
     ("help", po::bool_switch(), "print this help and exit")
     ("version", po::bool_switch(), "print the version and exit");
@@ -114,6 +129,18 @@ void split_args(const po::options_description& desc, const std::vector<std::stri
     }
     options.push_back(arg);
     if (takes_value(desc, arg) && i + 1 < args.size()) options.push_back(args[++i]);
+  }
+}
+
+/// Perl's Getopt::Long lets the last of a repeated option win (--port and --path
+/// accumulate); Boost would refuse the repeat.
+void keep_last_occurrence(po::parsed_options& parsed) {
+  auto& opts = parsed.options;
+  for (auto it = opts.begin(); it != opts.end();) {
+    bool repeated_later = it->string_key != "port" && it->string_key != "path" &&
+                          std::any_of(std::next(it), opts.end(),
+                                      [&](const po::option& later) { return later.string_key == it->string_key; });
+    it = repeated_later ? opts.erase(it) : std::next(it);
   }
 }
 
@@ -170,7 +197,9 @@ Config parse_options(const std::vector<std::string>& args, const std::map<std::s
 
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(option_args).options(desc).style(kStyle).run(), vm);
+    po::parsed_options parsed = po::command_line_parser(option_args).options(desc).style(kStyle).run();
+    keep_last_occurrence(parsed);
+    po::store(parsed, vm);
     po::notify(vm);
   } catch (const po::error& e) {
     throw UsageError(e.what());

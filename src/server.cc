@@ -102,12 +102,13 @@ Server::Server(const Config& config)
   if (!config.status_file.empty()) status_file_.emplace(config.status_file);
   if (!config.log_file.empty()) log_ = LogTarget::open(config.log_file, as_entries(base_environment(config)), mask_);
 
-  log_raw("start_server (pid:" + std::to_string(::getpid()) + ") starting now...");
   listeners_ = Listeners::open(config.listeners, config.backlog, take_systemd_sockets());
   if (config.listen_fds) listeners_.place_from_3();
   port_value_ = encode_server_starter_port(listeners_.port_entries());
   if (!config.pid_file.empty()) pid_file_ = PidFile::create(config.pid_file);
   signals_.emplace(mask_.handled());
+  // After every check, so that bad input is exactly one line (Perl prints this first).
+  log_raw("start_server (pid:" + std::to_string(::getpid()) + ") starting now...");
 
   if (log_) log_->redirect_stdout_stderr();
   if (config.daemonize) {

@@ -27,12 +27,13 @@ std::string temp_path(const std::string& path) { return path + ".tmp." + std::to
 UniqueFd write_atomically(const std::string& path, std::string_view content, bool lock) {
   std::string tmp = temp_path(path);
   (void)::unlink(tmp.c_str());  // a leftover (or planted symlink) of a dead process with our pid
+  // Errors name `path`, the file the user asked for, not our temporary name.
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
-  if (!fd) throw SysError("open", tmp);
+  if (!fd) throw SysError("open", path);
   try {
-    if (lock && ::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) throw SysError("flock", tmp);
-    write_all(fd.get(), content, tmp);
-    if (::rename(tmp.c_str(), path.c_str()) < 0) throw SysError("rename", tmp + " to " + path);
+    if (lock && ::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) throw SysError("flock", path);
+    write_all(fd.get(), content, path);
+    if (::rename(tmp.c_str(), path.c_str()) < 0) throw SysError("rename", path);
   } catch (...) {
     (void)::unlink(tmp.c_str());
     throw;

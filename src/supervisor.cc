@@ -94,7 +94,7 @@ void Supervisor::on(const event::Shutdown& e, TimePoint) {
   respawn_at_.reset();
   kill_old_at_.reset();
   reload_queued_ = false;
-  int signo = e.signo == SIGTERM ? settings_.signal_on_term : SIGTERM;
+  int signo = stop_signal_ = e.signo == SIGTERM ? settings_.signal_on_term : SIGTERM;
   std::string list;
   for (const auto& w : workers_) list += (list.empty() ? "" : ",") + std::to_string(w.pid);
   log("received " + signal_name(e.signo) + ", sending " + signal_name(signo) + " to all workers:" + (list.empty() ? "none" : list));
@@ -112,12 +112,13 @@ void Supervisor::on(const event::Spawned& e, TimePoint now) {
   starting_error_ = e.exec_error;
   if (!e.exec_error.empty()) log("generation " + std::to_string(e.generation) + ": " + e.exec_error);
   log("starting new worker " + std::to_string(e.pid));
-  if (phase_ == Phase::kStopping) {  // cannot happen today: spawns are answered at once
-    out_.push_back(action::Signal{e.pid, SIGTERM});
+  if (phase_ == Phase::kStopping) {  // a replacement whose spawn was queued behind the stop
+    out_.push_back(action::Signal{e.pid, stop_signal_});
     workers_.back().signalled = true;
     return;
   }
-  probation_end_ = now + settings_.interval;
+  // A child that could not exec is about to exit: its exit, not the clock, decides.
+  if (e.exec_error.empty()) probation_end_ = now + settings_.interval;
 }
 
 void Supervisor::on(const event::SpawnFailed& e, TimePoint now) {

@@ -141,6 +141,7 @@ class Supervisor {
   std::optional<TimePoint> respawn_at_;
   std::optional<TimePoint> kill_old_at_;
   bool reload_queued_ = false;
+  int stop_signal_ = SIGTERM;  ///< what the shutdown sends, for a worker spawned after it
   bool spawning_ = false;  ///< a Spawn action is out and its outcome not yet back
   std::string starting_error_;  ///< exec error of the generation on probation
   unsigned long failed_generation_ = 0;
@@ -149,7 +150,7 @@ class Supervisor {
   std::vector<Action> out_;
 };
 
-/// "exited with status 1", "killed by signal 9 (KILL)".
+/// "exited with status 1", "killed by signal KILL".
 std::string describe_wait_status(int status);
 
 }  // namespace starter

@@ -1,0 +1,97 @@
+// The status file's text: what we write, and what we read back from ours and from Perl's.
+
+#include "status_format.h"
+
+#include <gtest/gtest.h>
+
+#include <ostream>
+#include <string>
+
+namespace starter {
+
+[[maybe_unused]] static void PrintTo(const StatusSnapshot& s, std::ostream* os) {
+  *os << "StatusSnapshot{\"" << format_status(s) << "\"}";
+}
+
+namespace {
+
+StatusSnapshot snapshot(std::vector<GenerationPid> live, unsigned long failed_generation = 0,
+                        std::string failure = "") {
+  StatusSnapshot s;
+  s.live = std::move(live);
+  s.failed_generation = failed_generation;
+  s.failure = std::move(failure);
+  return s;
+}
+
+TEST(FormatStatus, OneLinePerGeneration) {
+  EXPECT_EQ(format_status(snapshot({})), "");
+  EXPECT_EQ(format_status(snapshot({{1, 4242}})), "1:4242\n");
+  EXPECT_EQ(format_status(snapshot({{1, 4242}, {2, 4250}})), "1:4242\n2:4250\n");
+  EXPECT_EQ(format_status(snapshot({{9, 90}, {10, 100}})),
+            "9:90\n10:100\n");  // numeric, not Perl's lexical
+}
+
+TEST(FormatStatus, ReloadFailedLine) {
+  EXPECT_EQ(
+      format_status(snapshot({{1, 101}}, 2, "generation 2 exited with status 1 before it was up")),
+      "1:101\nreload-failed:2:generation 2 exited with status 1 before it was up\n");
+  // Perl's readers match /^(\d+):/ per line, so the extra line must not start with a digit.
+  EXPECT_EQ(format_status(snapshot({}, 3, "x")), "reload-failed:3:x\n");
+}
+
+TEST(FormatStatus, ReasonStaysOnOneLine) {
+  std::string text = format_status(snapshot({{1, 101}}, 2, "first\nsecond"));
+  EXPECT_EQ(text, "1:101\nreload-failed:2:first second\n");
+}
+
+TEST(ParseStatus, RoundTrip) {
+  const StatusSnapshot cases[] = {
+      snapshot({}),
+      snapshot({{1, 4242}}),
+      snapshot({{1, 4242}, {2, 4250}, {10, 5000}}),
+      snapshot({{1, 101}}, 2,
+               "generation 2 could not start: execve(/srv/app): No such file or directory"),
+      snapshot({}, 7, "a: b: c"),
+  };
+  for (const auto& s : cases) {
+    SCOPED_TRACE(format_status(s));
+    EXPECT_EQ(parse_status(format_status(s)), s);
+  }
+}
+
+TEST(ParseStatus, PerlsLexicalOrderIsReadInNumericOrder) {
+  StatusSnapshot s = parse_status("1:100\n10:110\n11:111\n2:102\n9:109\n");
+  EXPECT_EQ(s.live,
+            (std::vector<GenerationPid>{{1, 100}, {2, 102}, {9, 109}, {10, 110}, {11, 111}}));
+  EXPECT_EQ(s.failure, "");
+}
+
+TEST(ParseStatus, UnknownLinesAreSkipped) {
+  StatusSnapshot s = parse_status("garbage\n1:100\n\nx:1\n2:\n:5\n3:abc\n-4:7\n 5:8\n6:9 \n4:200");
+  EXPECT_EQ(s.live,
+            (std::vector<GenerationPid>{{1, 100}, {4, 200}}));  // the last line has no newline
+  EXPECT_EQ(s.failure, "");
+}
+
+TEST(ParseStatus, EmptyText) { EXPECT_EQ(parse_status(""), StatusSnapshot{}); }
+
+TEST(ParseStatus, ReloadFailedLineAnywhere) {
+  StatusSnapshot s = parse_status("reload-failed:3:execve(/x): No such file\n2:20\n");
+  EXPECT_EQ(s.live, (std::vector<GenerationPid>{{2, 20}}));
+  EXPECT_EQ(s.failed_generation, 3u);
+  EXPECT_EQ(s.failure, "execve(/x): No such file");
+}
+
+TEST(ParseStatus, MalformedReloadFailedLineIsSkipped) {
+  for (const std::string text :
+       {"reload-failed:x:why\n", "reload-failed:\n", "reload-failed:5\n"}) {
+    SCOPED_TRACE(text);
+    StatusSnapshot s = parse_status(text);
+    EXPECT_TRUE(s.live.empty());
+    EXPECT_EQ(s.failure, "");
+  }
+}
+
+}  // namespace
+}  // namespace starter
