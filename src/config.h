@@ -40,6 +40,14 @@ struct Config {
 
   Millis restart_timeout = Seconds(60);  ///< how long --restart waits (ours)
 
+  /// What makes a new generation "up" (ours): surviving --interval (Perl), or READY=1 sent
+  /// through its own NOTIFY_SOCKET.
+  enum class Ready { kInterval, kNotify };
+  Ready ready = Ready::kInterval;
+  Millis ready_timeout = Seconds(60);  ///< --ready=notify: killed if not ready by then
+  Millis drain_timeout{0};             ///< SIGKILL a signalled worker after this; 0: never
+  Millis backoff_max = Seconds(60);    ///< cap of the pause between failed starts
+
   /// Variables Perl's start_server exports to workers for the options above
   /// (ENVDIR, ENABLE_AUTO_RESTART, KILL_OLD_DELAY, AUTO_RESTART_INTERVAL).
   std::vector<std::pair<std::string, std::string>> exported_env;

@@ -69,6 +69,18 @@ po::options_description describe_options() {
     ("interval", po::value<int>()->value_name("SECONDS"),
      "seconds a new worker must stay alive to count as started, and between start attempts "
      "(default: 1)")
+    ("ready", po::value<std::string>()->value_name("MODE"),
+     "what makes a new generation count as started: 'interval' (it stayed alive for "
+     "--interval, as Perl's start_server) or 'notify' (it sent READY=1 to the NOTIFY_SOCKET "
+     "it is given, as under systemd; sd_notify() from any library) (default: interval)")
+    ("ready-timeout", po::value<int>()->value_name("SECONDS"),
+     "with --ready=notify, a generation not ready by then is killed and counts as failed "
+     "(default: 60)")
+    ("drain-timeout", po::value<int>()->value_name("SECONDS"),
+     "a worker still running this long after it was told to stop gets SIGKILL; 0 never "
+     "(default: 0)")
+    ("backoff-max", po::value<int>()->value_name("SECONDS"),
+     "failed starts in a row are retried after --interval, doubling up to this (default: 60)")
     ("signal-on-hup", po::value<std::string>()->value_name("SIGNAL"),
      "signal sent to the old generation once a new one has started (default: TERM)")
     ("signal-on-term", po::value<std::string>()->value_name("SIGNAL"),
@@ -252,6 +264,16 @@ Config parse_options(const std::vector<std::string>& args, const std::map<std::s
     if (backlog > 0) config.backlog = backlog;  // 0 means the default, as Perl's ||=
   }
   if (vm.count("interval")) config.interval = seconds_option(vm, "interval", 0);
+  if (vm.count("ready")) {
+    std::string mode = text("ready");
+    if (mode == "notify")
+      config.ready = Config::Ready::kNotify;
+    else if (mode != "interval")
+      throw UsageError("--ready: unknown mode '" + mode + "' (expected 'interval' or 'notify')");
+  }
+  if (vm.count("ready-timeout")) config.ready_timeout = seconds_option(vm, "ready-timeout", 1);
+  if (vm.count("drain-timeout")) config.drain_timeout = seconds_option(vm, "drain-timeout", 0);
+  if (vm.count("backoff-max")) config.backoff_max = seconds_option(vm, "backoff-max", 1);
   if (vm.count("signal-on-hup")) config.signal_on_hup = parse_signal_name("signal-on-hup", text("signal-on-hup"));
   if (vm.count("signal-on-term")) config.signal_on_term = parse_signal_name("signal-on-term", text("signal-on-term"));
 

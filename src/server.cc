@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <climits>
 #include <deque>
+#include <map>
 #include <optional>
 
 #include "daemon.h"
@@ -15,6 +16,7 @@
 #include "log.h"
 #include "log_target.h"
 #include "notify.h"
+#include "notify_socket.h"
 #include "signal_names.h"
 #include "signals.h"
 #include "socket_activation.h"
@@ -57,6 +59,8 @@ class Server {
   void carry_out(const action::Log& a) { log_line(a.text); }
   void carry_out(const action::Exit& a) { exit_code_ = a.code; }
   void on_signals();
+  void on_notifications(unsigned long generation);
+  void forget_generation_of(pid_t pid);
   /// WATCHDOG=1 from the loop itself, so a wedged loop is what systemd notices.
   void ping_watchdog();
   void feed(const Event& event) { pending_.push_back(event); }
@@ -75,6 +79,15 @@ class Server {
   std::optional<Millis> watchdog_period_ = SystemdNotifier::watchdog_period();
   TimePoint next_watchdog_{};
   std::deque<Event> pending_;
+
+  /// --ready=notify: each generation's own NOTIFY_SOCKET, until its worker is reaped.
+  struct GenerationNotify {
+    NotifySocket socket;
+    pid_t pid = 0;
+    bool warned_foreign = false;
+    bool warned_malformed = false;
+  };
+  std::map<unsigned long, GenerationNotify> notify_;
   std::optional<int> exit_code_;
 };
 
@@ -132,10 +145,17 @@ int Server::run() {
 
     auto deadline = supervisor_.next_deadline();
     if (watchdog_period_ && (!deadline || next_watchdog_ < *deadline)) deadline = next_watchdog_;
-    pollfd pfd{signals_->fd(), POLLIN, 0};
-    int rc = ::poll(&pfd, 1, poll_timeout(deadline, Clock::now()));
+    std::vector<pollfd> fds{{signals_->fd(), POLLIN, 0}};
+    std::vector<unsigned long> generations{0};
+    for (const auto& [generation, n] : notify_) {
+      fds.push_back({n.socket.fd(), POLLIN, 0});
+      generations.push_back(generation);
+    }
+    int rc = ::poll(fds.data(), fds.size(), poll_timeout(deadline, Clock::now()));
     if (rc < 0 && errno != EINTR) throw SysError("poll", "signalfd");
-    if (rc > 0) on_signals();
+    for (std::size_t i = 1; rc > 0 && i < fds.size(); ++i)
+      if (fds[i].revents & POLLIN) on_notifications(generations[i]);
+    if (rc > 0 && (fds[0].revents & POLLIN)) on_signals();
     feed(event::Tick{});
     ping_watchdog();
   }
@@ -162,10 +182,12 @@ void Server::on_signals() {
   // Reap first, so the supervisor knows who is alive before it acts on HUP or TERM.
   if (child_exited)
     for (const auto& exit : reap_children()) {
-      if (log_ && exit.pid == log_->logger_pid())
+      if (log_ && exit.pid == log_->logger_pid()) {
         log_line("the --log-file command exited: " + describe_wait_status(exit.status));
-      else
-        feed(event::ChildExited{exit.pid, exit.status});
+        continue;
+      }
+      forget_generation_of(exit.pid);
+      feed(event::ChildExited{exit.pid, exit.status});
     }
   for (int signo : others) {
     switch (signo) {
@@ -188,6 +210,41 @@ void Server::on_signals() {
   }
 }
 
+void Server::forget_generation_of(pid_t pid) {
+  for (auto it = notify_.begin(); it != notify_.end(); ++it)
+    if (it->second.pid == pid) {
+      notify_.erase(it);
+      return;
+    }
+}
+
+// Only the generation's own processes may speak for it: a READY=1 from anyone else could
+// retire a working generation for one that never came up.
+void Server::on_notifications(unsigned long generation) {
+  GenerationNotify& n = notify_.at(generation);
+  std::vector<NotifyMessage> messages;
+  try {
+    messages = n.socket.receive();
+  } catch (const SysError& e) {
+    log_line(e.what());
+    return;
+  }
+  std::string gen = std::to_string(generation);
+  for (const auto& m : messages) {
+    if (m.sender == 0 || !is_same_or_descendant(m.sender, n.pid)) {
+      if (!std::exchange(n.warned_foreign, true))
+        log_line("ignoring notifications to generation " + gen + " from pid " + std::to_string(m.sender) +
+                 ", which is not one of its processes");
+      continue;
+    }
+    if (m.malformed && !std::exchange(n.warned_malformed, true))
+      log_line("generation " + gen + " sent a malformed notification (oversized, binary, or a line without '='); "
+               "using its well-formed lines only");
+    if (auto status = m.get("STATUS")) feed(event::WorkerStatus{generation, *status});
+    if (m.get("READY") == "1") feed(event::Ready{generation});
+  }
+}
+
 void Server::execute(std::vector<Action> actions) {
   for (const auto& a : actions) std::visit([&](const auto& act) { carry_out(act); }, a);
 }
@@ -200,13 +257,19 @@ void Server::carry_out(const action::Spawn& a) {
   request.exec_paths = exec_candidates(config_.command.front(), env_value(request.env, "PATH"));
   request.inherit_fds = listeners_.fds();
   request.dir = config_.dir;
+  std::optional<NotifySocket> notify_socket;
   if (config_.listen_fds) {
     request.env.push_back("LISTEN_FDS=" + std::to_string(listeners_.size()));
     request.env.push_back("LISTEN_FDNAMES=" + listeners_.fd_names());
     request.listen_pid = true;
   }
   try {
+    if (config_.ready == Config::Ready::kNotify) {
+      notify_socket.emplace(a.generation);
+      request.env.push_back("NOTIFY_SOCKET=" + notify_socket->address());
+    }
     SpawnResult result = spawn_process(request, mask_);
+    if (notify_socket) notify_.emplace(a.generation, GenerationNotify{std::move(*notify_socket), result.pid});
     std::string exec_error = result.error ? result.failed_step + ": " + errno_text(result.error) : std::string();
     feed(event::Spawned{a.generation, result.pid, exec_error});
   } catch (const SysError& e) {

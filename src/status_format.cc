@@ -23,6 +23,7 @@ std::string format_status(const StatusSnapshot& status) {
     std::replace(reason.begin(), reason.end(), '\n', ' ');
     out += "reload-failed:" + std::to_string(status.failed_generation) + ":" + reason + "\n";
   }
+  for (const auto& note : status.notes) out += note + "\n";
   return out;
 }
 

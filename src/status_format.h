@@ -4,8 +4,11 @@
 ///     GEN:PID              one line per live generation, current and old, by generation
 ///     reload-failed:GEN:REASON
 ///                          (ours) present while the last reload failed; GEN is the
-///                          generation that failed, REASON one line. Perl's readers match
-///                          /^(\d+):/ and skip it.
+///                          generation that failed, REASON one line.
+///     NAME:TEXT            (ours) other notes, e.g. "limits:..." with --ready=notify and
+///                          "backoff:..." while failed starts are being retried.
+///
+/// Perl's readers match /^(\d+):/ and skip the lines of ours.
 ///
 ///     1:4242
 ///     2:4250
@@ -30,6 +33,7 @@ struct StatusSnapshot {
   std::vector<GenerationPid> live;  ///< increasing generation
   unsigned long failed_generation = 0;
   std::string failure;  ///< empty: the last reload did not fail
+  std::vector<std::string> notes;  ///< "NAME:TEXT" lines; NAME never starts with a digit
   bool operator==(const StatusSnapshot&) const = default;
 };
 

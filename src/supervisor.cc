@@ -31,6 +31,10 @@ SupervisorSettings SupervisorSettings::from(const Config& config) {
   s.auto_restart_interval = config.auto_restart_interval;
   s.signal_on_hup = config.signal_on_hup;
   s.signal_on_term = config.signal_on_term;
+  s.ready_notify = config.ready == Config::Ready::kNotify;
+  s.ready_timeout = config.ready_timeout;
+  s.drain_timeout = config.drain_timeout;
+  s.backoff_max = config.backoff_max;
   return s;
 }
 
@@ -44,8 +48,12 @@ std::vector<Action> Supervisor::handle(const Event& event, TimePoint now) {
 
 std::optional<TimePoint> Supervisor::next_deadline() const {
   std::optional<TimePoint> next;
-  for (const auto& t : {probation_end_, respawn_at_, kill_old_at_, auto_restart_due()})
+  auto consider = [&](const std::optional<TimePoint>& t) {
     if (t && (!next || *t < *next)) next = t;
+  };
+  for (const auto& t : {probation_end_, respawn_at_, kill_old_at_, auto_restart_due()}) consider(t);
+  for (const auto& w : workers_)
+    if (!w.killed) consider(w.kill_at);
   return next;
 }
 
@@ -83,7 +91,7 @@ void Supervisor::on(const event::Reload&, TimePoint now) {
   }
 }
 
-void Supervisor::on(const event::Shutdown& e, TimePoint) {
+void Supervisor::on(const event::Shutdown& e, TimePoint now) {
   if (phase_ == Phase::kStopping) {
     log("received " + signal_name(e.signo) + " while stopping, still waiting for " + std::to_string(workers_.size()) +
         " worker(s)");
@@ -99,26 +107,29 @@ void Supervisor::on(const event::Shutdown& e, TimePoint) {
   for (const auto& w : workers_) list += (list.empty() ? "" : ",") + std::to_string(w.pid);
   log("received " + signal_name(e.signo) + ", sending " + signal_name(signo) + " to all workers:" + (list.empty() ? "none" : list));
   notify(action::Notify::Kind::kStopping);
-  for (auto& w : workers_) {
-    out_.push_back(action::Signal{w.pid, signo});
-    w.signalled = true;
-  }
+  for (auto& w : workers_)
+    if (!w.killed) send(w, signo, now);
   exit_if_done();
 }
 
 void Supervisor::on(const event::Spawned& e, TimePoint now) {
   spawning_ = false;
-  workers_.push_back({e.generation, e.pid, Role::kStarting, now});
+  Worker fresh;
+  fresh.generation = e.generation;
+  fresh.pid = e.pid;
+  fresh.role = Role::kStarting;
+  fresh.spawned = now;
+  workers_.push_back(fresh);
   starting_error_ = e.exec_error;
   if (!e.exec_error.empty()) log("generation " + std::to_string(e.generation) + ": " + e.exec_error);
   log("starting new worker " + std::to_string(e.pid));
   if (phase_ == Phase::kStopping) {  // a replacement whose spawn was queued behind the stop
-    out_.push_back(action::Signal{e.pid, stop_signal_});
-    workers_.back().signalled = true;
+    send(workers_.back(), stop_signal_, now);
     return;
   }
   // A child that could not exec is about to exit: its exit, not the clock, decides.
-  if (e.exec_error.empty()) probation_end_ = now + settings_.interval;
+  if (e.exec_error.empty())
+    probation_end_ = now + (settings_.ready_notify ? settings_.ready_timeout : settings_.interval);
 }
 
 void Supervisor::on(const event::SpawnFailed& e, TimePoint now) {
@@ -162,13 +173,39 @@ void Supervisor::on(const event::ChildExited& e, TimePoint now) {
       log("old worker " + pid + " died, " + how);
       write_status();
       return;
+    case Role::kFailed:
+      log("worker " + pid + " of failed generation " + std::to_string(gone.generation) + " exited, " + how);
+      return;
   }
+}
+
+void Supervisor::on(const event::Ready& e, TimePoint now) {
+  Worker* w = find_generation(e.generation);
+  if (!settings_.ready_notify || !w || w->role != Role::kStarting) return;
+  log("generation " + std::to_string(e.generation) + " (pid " + std::to_string(w->pid) + ") is ready");
+  promote(now);
+}
+
+void Supervisor::on(const event::WorkerStatus& e, TimePoint) {
+  if (Worker* w = find_generation(e.generation)) w->status = e.text;
 }
 
 // --- transitions -------------------------------------------------------------------------
 
 void Supervisor::advance(TimePoint now) {
-  if (probation_end_ && now >= *probation_end_) promote(now);
+  if (probation_end_ && now >= *probation_end_) {
+    if (settings_.ready_notify)
+      ready_timed_out(now);
+    else
+      promote(now);
+  }
+  for (auto& w : workers_)
+    if (w.kill_at && !w.killed && now >= *w.kill_at) {
+      log("worker " + std::to_string(w.pid) + " (generation " + std::to_string(w.generation) +
+          ") is still running " + seconds_text(settings_.drain_timeout) + " after it was signalled, sending KILL");
+      out_.push_back(action::Signal{w.pid, SIGKILL});
+      w.killed = true;
+    }
   if (respawn_at_ && now >= *respawn_at_) {
     respawn_at_.reset();
     spawn(now);
@@ -176,7 +213,7 @@ void Supervisor::advance(TimePoint now) {
   if (kill_old_at_ && now >= *kill_old_at_) {
     kill_old_at_.reset();
     log("killing old workers");
-    signal_old();
+    signal_old(now);
     finish_reload(now);
   }
   if (auto t = auto_restart_due(); t && now >= *t) {
@@ -207,6 +244,7 @@ void Supervisor::promote(TimePoint now) {
     if (w.role == Role::kCurrent) w.role = Role::kOld;
   fresh->role = Role::kCurrent;
   last_restart_ = now;
+  failures_ = 0;
   failure_.clear();
   write_status();
   std::string old = pids(Role::kOld, /*unsignalled_only=*/true);
@@ -223,16 +261,32 @@ void Supervisor::promote(TimePoint now) {
     return;
   }
   if (!old.empty()) log("killing old workers");
-  signal_old();
+  signal_old(now);
   finish_reload(now);
 }
 
-void Supervisor::signal_old() {
+void Supervisor::signal_old(TimePoint now) {
   for (auto& w : workers_)
-    if (w.role == Role::kOld && !w.signalled) {
-      out_.push_back(action::Signal{w.pid, settings_.signal_on_hup});
-      w.signalled = true;
-    }
+    if (w.role == Role::kOld && !w.signalled) send(w, settings_.signal_on_hup, now);
+}
+
+void Supervisor::send(Worker& w, int signo, TimePoint now) {
+  out_.push_back(action::Signal{w.pid, signo});
+  w.signalled = true;
+  if (settings_.drain_timeout.count() > 0 && !w.kill_at) w.kill_at = now + settings_.drain_timeout;
+}
+
+void Supervisor::ready_timed_out(TimePoint now) {
+  probation_end_.reset();
+  Worker* w = find(Role::kStarting);
+  if (!w) return;
+  std::string reason = "generation " + std::to_string(w->generation) + " was not ready within " +
+                       seconds_text(settings_.ready_timeout);
+  log(reason + ", killing worker " + std::to_string(w->pid));
+  w->role = Role::kFailed;
+  w->signalled = w->killed = true;
+  out_.push_back(action::Signal{w->pid, SIGKILL});
+  start_failed(w->generation, reason, now);
 }
 
 void Supervisor::finish_reload(TimePoint now) {
@@ -259,12 +313,22 @@ void Supervisor::start_failed(unsigned long generation, const std::string& reaso
     return;
   }
   phase_ = Phase::kStarting;
+  ++failures_;
   schedule_respawn(now);
 }
 
+// Perl retries at once after every --interval; a program that cannot start then forks for
+// ever at that pace. Ours doubles the pause after each failed start in a row, up to
+// --backoff-max, and starts over once a generation is up.
 void Supervisor::schedule_respawn(TimePoint now) {
-  Millis spacing = std::max(settings_.interval, settings_.min_respawn_spacing);
+  Millis base = std::max(settings_.interval, settings_.min_respawn_spacing);
+  Millis spacing = base;
+  for (unsigned i = 1; i < failures_ && spacing < settings_.backoff_max; ++i) spacing *= 2;
+  spacing = std::max(base, std::min(spacing, settings_.backoff_max));
+  if (spacing > base)
+    log(std::to_string(failures_) + " failed starts in a row, next attempt in " + seconds_text(spacing));
   respawn_at_ = std::max(now, last_spawn_ + spacing);
+  if (failures_ > 1) write_status();  // the back-off note
 }
 
 std::optional<TimePoint> Supervisor::auto_restart_due() const {
@@ -291,6 +355,13 @@ void Supervisor::write_status() {
     snapshot.failed_generation = failed_generation_;
     snapshot.failure = failure_;
   }
+  // Perl's file holds GEN:PID lines only; the notes appear where ours behaves differently.
+  if (settings_.ready_notify)
+    snapshot.notes.push_back("limits:ready=notify ready-timeout=" + seconds_text(settings_.ready_timeout) +
+                             " drain-timeout=" + seconds_text(settings_.drain_timeout) +
+                             " backoff-max=" + seconds_text(settings_.backoff_max));
+  if (respawn_at_ && failures_ > 1)
+    snapshot.notes.push_back("backoff:" + std::to_string(failures_) + " failed starts in a row");
   out_.push_back(action::WriteStatus{std::move(snapshot)});
 }
 
@@ -316,9 +387,15 @@ std::string Supervisor::status_line() const {
     case Phase::kIdle:
       return "idle";
     case Phase::kStopping:
+      if (workers_.empty()) return "stopped";
       return "stopping, waiting for " + std::to_string(workers_.size()) + " worker(s) to exit";
     case Phase::kStarting:
-      line = starting ? "starting " + describe(*starting) : "no generation serving, retrying shortly";
+      if (starting)
+        line = "starting " + describe(*starting);
+      else if (spawning_)
+        line = "starting generation " + std::to_string(generation_);
+      else
+        line = "no generation serving, retrying shortly";
       break;
     case Phase::kReloading:
       line = (current ? describe(*current) + " serving" : std::string("no generation serving")) +
@@ -329,6 +406,9 @@ std::string Supervisor::status_line() const {
       line = current ? describe(*current) + " serving" : "no generation serving";
       break;
   }
+  if (current && !current->status.empty()) line += " (worker: " + current->status + ")";
+  if (phase_ == Phase::kStarting && !starting && failures_ > 1)
+    line += ", " + std::to_string(failures_) + " failed starts in a row";
   if (std::size_t old = count(Role::kOld)) line += ", " + std::to_string(old) + " old draining";
   if (phase_ == Phase::kRetiring) line += ", old ones signalled after --kill-old-delay";
   if (!failure_.empty()) line += "; last restart failed: " + failure_;
@@ -338,6 +418,12 @@ std::string Supervisor::status_line() const {
 Supervisor::Worker* Supervisor::find(pid_t pid) {
   for (auto& w : workers_)
     if (w.pid == pid) return &w;
+  return nullptr;
+}
+
+Supervisor::Worker* Supervisor::find_generation(unsigned long generation) {
+  for (auto& w : workers_)
+    if (w.generation == generation) return &w;
   return nullptr;
 }
 

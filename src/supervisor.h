@@ -11,8 +11,12 @@
 ///   kRetiring   the new generation is up; the old one is signalled after --kill-old-delay
 ///   kStopping   every worker was signalled; waiting for them to exit
 ///
-/// A generation is "up" when it has survived --interval (Perl's probation). A reload whose
-/// new generation fails leaves the current one serving, untouched, and is reported failed.
+/// A generation is "up" when it has survived --interval (Perl's probation) or, with
+/// --ready=notify, when it has sent READY=1 (within --ready-timeout, or it is killed). A
+/// reload whose new generation fails leaves the current one serving, untouched, and is
+/// reported failed. A first start that fails is retried with an exponential back-off
+/// (capped at --backoff-max). A signalled worker still alive after --drain-timeout gets
+/// SIGKILL.
 
 #include <sys/types.h>
 
@@ -40,6 +44,10 @@ struct SupervisorSettings {
   /// Automatic respawns (after a failed start or a crash) are at least this far apart, so a
   /// worker that dies at once cannot make us fork in a tight loop, even with --interval=0.
   Millis min_respawn_spacing = Seconds(1);
+  bool ready_notify = false;          ///< --ready=notify: READY=1, not survival, makes a generation up
+  Millis ready_timeout = Seconds(60);  ///< --ready=notify only
+  Millis drain_timeout{0};             ///< 0: never SIGKILL (Perl)
+  Millis backoff_max = Seconds(60);
 
   static SupervisorSettings from(const Config& config);
 };
@@ -55,11 +63,13 @@ struct Spawned {                  ///< the Spawn action's outcome
 };
 struct SpawnFailed { unsigned long generation; std::string reason; };  ///< fork failed
 struct ChildExited { pid_t pid; int status; };
+struct Ready { unsigned long generation; };                         ///< READY=1 from it
+struct WorkerStatus { unsigned long generation; std::string text; };  ///< STATUS= from it
 struct Tick {};                   ///< time passed (a deadline may be due)
 }  // namespace event
 
 using Event = std::variant<event::Start, event::Reload, event::Shutdown, event::Spawned, event::SpawnFailed,
-                           event::ChildExited, event::Tick>;
+                           event::ChildExited, event::Ready, event::WorkerStatus, event::Tick>;
 
 namespace action {
 struct Spawn { unsigned long generation; };
@@ -80,14 +90,18 @@ using Action = std::variant<action::Spawn, action::Signal, action::WriteStatus, 
 class Supervisor {
  public:
   enum class Phase { kIdle, kStarting, kServing, kReloading, kRetiring, kStopping };
-  enum class Role { kStarting, kCurrent, kOld };
+  /// kFailed: not up in time and sent SIGKILL; only its exit is awaited.
+  enum class Role { kStarting, kCurrent, kOld, kFailed };
 
   struct Worker {
-    unsigned long generation;
-    pid_t pid;
-    Role role;
-    TimePoint spawned;
+    unsigned long generation = 0;
+    pid_t pid = 0;
+    Role role = Role::kStarting;
+    TimePoint spawned{};
     bool signalled = false;
+    std::optional<TimePoint> kill_at;  ///< when a signalled worker gets SIGKILL (--drain-timeout)
+    bool killed = false;
+    std::string status;  ///< its last STATUS= (--ready=notify)
   };
 
   explicit Supervisor(SupervisorSettings settings) : settings_(settings) {}
@@ -110,13 +124,17 @@ class Supervisor {
   void on(const event::Spawned&, TimePoint now);
   void on(const event::SpawnFailed&, TimePoint now);
   void on(const event::ChildExited&, TimePoint now);
+  void on(const event::Ready& e, TimePoint now);
+  void on(const event::WorkerStatus& e, TimePoint now);
   void on(const event::Tick&, TimePoint) {}
 
   void advance(TimePoint now);
   void spawn(TimePoint now);
   void begin_reload(TimePoint now);
   void promote(TimePoint now);
-  void signal_old();
+  void signal_old(TimePoint now);
+  void send(Worker& w, int signo, TimePoint now);
+  void ready_timed_out(TimePoint now);
   void finish_reload(TimePoint now);
   void start_failed(unsigned long generation, const std::string& reason, TimePoint now);
   void schedule_respawn(TimePoint now);
@@ -127,6 +145,7 @@ class Supervisor {
   void exit_if_done();
 
   Worker* find(pid_t pid);
+  Worker* find_generation(unsigned long generation);
   Worker* find(Role role);
   std::size_t count(Role role) const;
   std::string pids(Role role, bool unsignalled_only) const;
@@ -140,6 +159,7 @@ class Supervisor {
   std::optional<TimePoint> probation_end_;
   std::optional<TimePoint> respawn_at_;
   std::optional<TimePoint> kill_old_at_;
+  unsigned failures_ = 0;  ///< failed starts in a row, for the back-off
   bool reload_queued_ = false;
   int stop_signal_ = SIGTERM;  ///< what the shutdown sends, for a worker spawned after it
   bool spawning_ = false;  ///< a Spawn action is out and its outcome not yet back

@@ -483,11 +483,12 @@ TEST_F(SupervisorStarting, GenerationsCountEverySpawnAttempt) {
   spawned(1, kPid1, t0);
   exited(kPid1, kExit1, t0 + 100ms);  // gen 1 failed
   EXPECT_EQ(spawns(tick(t0 + 1s)), Spawns{2});
-  spawn_failed(2, t0 + 1s);  // gen 2 could not even fork
-  EXPECT_EQ(spawns(tick(t0 + 2s)), Spawns{3});
-  spawned(3, kPid3, t0 + 2s);
-  EXPECT_EQ(statuses(tick(t0 + 3s)), Statuses{live({{3, kPid3}})});
-  EXPECT_EQ(spawns(hup(t0 + 4s)), Spawns{4});
+  spawn_failed(2, t0 + 1s);  // gen 2 could not even fork: the second failure in a row
+  EXPECT_EQ(spawns(tick(t0 + 2s)), kNoSpawn);  // backed off to 2 s after the last spawn
+  EXPECT_EQ(spawns(tick(t0 + 3s)), Spawns{3});
+  spawned(3, kPid3, t0 + 3s);
+  EXPECT_EQ(statuses(tick(t0 + 4s)), Statuses{live({{3, kPid3}})});
+  EXPECT_EQ(spawns(hup(t0 + 5s)), Spawns{4});
 }
 
 // === kServing =================================================================================
@@ -1024,6 +1025,174 @@ TEST(DescribeWaitStatus, Exited) {
 
 TEST(DescribeWaitStatus, KilledAsDocumented) {
   EXPECT_EQ(describe_wait_status(SIGKILL), "killed by signal KILL");
+}
+
+// --- back-off, readiness (--ready=notify), drain deadline ------------------------------------
+
+TEST_F(SupervisorStarting, FailedStartsInARowBackOffExponentiallyUpToTheCap) {
+  settings.backoff_max = 4s;
+  start(t0);
+  TimePoint at = t0;
+  unsigned long gen = 1;
+  // Pause after each failed start: 1 s, 2 s, 4 s, then capped at 4 s.
+  for (Millis pause : {1000ms, 2000ms, 4000ms, 4000ms}) {
+    pid_t pid = static_cast<pid_t>(500 + gen);
+    spawned(gen, pid, at);
+    exited(pid, kExit1, at + 10ms);
+    EXPECT_EQ(deadline(), at + pause);
+    EXPECT_EQ(spawns(tick(at + pause - 1ms)), kNoSpawn);
+    EXPECT_EQ(spawns(tick(at + pause)), Spawns{++gen});
+    at += pause;
+  }
+}
+
+TEST_F(SupervisorStarting, BackOffIsVisibleInTheStatusFileAndLineAndLogged) {
+  start(t0);
+  spawned(1, kPid1, t0);
+  exited(kPid1, kExit1, t0 + 10ms);
+  tick(t0 + 1s);
+  spawned(2, kPid2, t0 + 1s);
+  Actions a = exited(kPid2, kExit1, t0 + 1s + 10ms);
+  EXPECT_TRUE(logged(a, "2 failed starts in a row, next attempt in 2s"));
+  ASSERT_EQ(statuses(a).size(), 1u);
+  EXPECT_EQ(statuses(a)[0].notes, std::vector<std::string>{"backoff:2 failed starts in a row"});
+  EXPECT_NE(sup().status_line().find("2 failed starts in a row"), std::string::npos);
+}
+
+TEST_F(SupervisorStarting, AGenerationThatComesUpResetsTheBackOff) {
+  start(t0);
+  spawned(1, kPid1, t0);
+  exited(kPid1, kExit1, t0 + 10ms);
+  tick(t0 + 1s);
+  spawned(2, kPid2, t0 + 1s);
+  tick(t0 + 2s);  // gen 2 is up
+  EXPECT_EQ(phase(), Phase::kServing);
+  Actions a = exited(kPid2, kExit1, t0 + 10s);  // crashes long after: replaced at once
+  EXPECT_EQ(spawns(a), Spawns{3});
+}
+
+class SupervisorNotify : public SupervisorTest {
+ protected:
+  SupervisorNotify() {
+    settings.ready_notify = true;
+    settings.ready_timeout = 10s;
+  }
+  /// Generation 1 up (READY=1 at t0 + 200 ms).
+  TimePoint serve() {
+    start(t0);
+    spawned(1, kPid1, t0);
+    ready(1, t0 + 200ms);
+    return t0 + 200ms;
+  }
+  Actions ready(unsigned long gen, TimePoint at) { return feed(event::Ready{gen}, at); }
+};
+
+TEST_F(SupervisorNotify, SurvivingTheIntervalIsNotEnough) {
+  start(t0);
+  spawned(1, kPid1, t0);
+  EXPECT_EQ(deadline(), t0 + 10s);  // the ready timeout, not --interval
+  Actions a = tick(t0 + 5s);
+  EXPECT_EQ(notifies(a), kNoNotify);
+  EXPECT_EQ(phase(), Phase::kStarting);
+}
+
+TEST_F(SupervisorNotify, ReadyMakesTheFirstGenerationUp) {
+  start(t0);
+  spawned(1, kPid1, t0);
+  Actions a = ready(1, t0 + 200ms);
+  EXPECT_EQ(notifies(a), Notifies{"READY"});
+  ASSERT_EQ(statuses(a).size(), 1u);
+  EXPECT_EQ(statuses(a)[0].live, (std::vector<GenerationPid>{{1, kPid1}}));
+  EXPECT_EQ(statuses(a)[0].notes,
+            std::vector<std::string>{"limits:ready=notify ready-timeout=10s drain-timeout=0s backoff-max=60s"});
+  EXPECT_EQ(phase(), Phase::kServing);
+}
+
+TEST_F(SupervisorNotify, OldGenerationIsSignalledOnlyWhenTheNewOneIsReady) {
+  serve();
+  hup(t0 + 1s);
+  spawned(2, kPid2, t0 + 1s);
+  EXPECT_EQ(signals(tick(t0 + 4s)), kNoSignal);  // late: gen 1 keeps serving meanwhile
+  Actions a = ready(2, t0 + 5s);
+  EXPECT_EQ(signals(a), (Signals{{kPid1, SIGUSR1}}));
+  EXPECT_EQ(notifies(a), Notifies{"READY"});
+}
+
+TEST_F(SupervisorNotify, ReadyOfAnotherGenerationChangesNothing) {
+  serve();
+  hup(t0 + 1s);
+  spawned(2, kPid2, t0 + 1s);
+  Actions a = ready(1, t0 + 2s);  // the serving one says READY again
+  EXPECT_EQ(signals(a), kNoSignal);
+  EXPECT_EQ(phase(), Phase::kReloading);
+}
+
+TEST_F(SupervisorNotify, NotReadyInTimeIsKilledAndTheReloadFails) {
+  serve();
+  hup(t0 + 1s);
+  spawned(2, kPid2, t0 + 1s);
+  Actions a = tick(t0 + 11s);
+  EXPECT_EQ(signals(a), (Signals{{kPid2, SIGKILL}}));
+  EXPECT_EQ(notifies(a), Notifies{"READY"});
+  ASSERT_EQ(statuses(a).size(), 1u);
+  EXPECT_EQ(statuses(a)[0].failed_generation, 2u);
+  EXPECT_EQ(statuses(a)[0].failure, "generation 2 was not ready within 10s");
+  EXPECT_EQ(phase(), Phase::kServing);
+  // Its exit later changes nothing; generation 1 was never signalled.
+  Actions gone = exited(kPid2, SIGKILL, t0 + 11s + 5ms);
+  EXPECT_EQ(signals(gone), kNoSignal);
+  EXPECT_EQ(spawns(gone), kNoSpawn);
+  for (const auto& s : signals(history)) EXPECT_NE(s.first, kPid1);
+}
+
+TEST_F(SupervisorNotify, WorkerStatusIsFoldedIntoTheStatusLine) {
+  serve();
+  feed(event::WorkerStatus{1, "accepting connections"}, t0 + 1s);
+  EXPECT_EQ(sup().status_line(), "generation 1 (pid 101) serving (worker: accepting connections)");
+}
+
+TEST_F(SupervisorTest, ReadyIsIgnoredInIntervalMode) {
+  start(t0);
+  spawned(1, kPid1, t0);
+  Actions a = feed(event::Ready{1}, t0 + 10ms);
+  EXPECT_EQ(notifies(a), kNoNotify);
+  EXPECT_EQ(phase(), Phase::kStarting);
+}
+
+TEST_F(SupervisorTest, DrainTimeoutKillsAnOldWorkerThatIgnoresItsSignal) {
+  settings.drain_timeout = 5s;
+  start(t0);
+  spawned(1, kPid1, t0);
+  tick(t0 + 1s);
+  hup(t0 + 2s);
+  spawned(2, kPid2, t0 + 2s);
+  EXPECT_EQ(signals(tick(t0 + 3s)), (Signals{{kPid1, SIGUSR1}}));
+  EXPECT_EQ(deadline(), t0 + 8s);
+  EXPECT_EQ(signals(tick(t0 + 8s - 1ms)), kNoSignal);
+  Actions a = tick(t0 + 8s);
+  EXPECT_EQ(signals(a), (Signals{{kPid1, SIGKILL}}));
+  EXPECT_TRUE(logged(a, "sending KILL"));
+  EXPECT_EQ(signals(tick(t0 + 20s)), kNoSignal);  // once
+}
+
+TEST_F(SupervisorTest, DrainTimeoutBoundsTheShutdownToo) {
+  settings.drain_timeout = 5s;
+  start(t0);
+  spawned(1, kPid1, t0);
+  tick(t0 + 1s);
+  shutdown(SIGTERM, t0 + 2s);
+  Actions a = tick(t0 + 7s);
+  EXPECT_EQ(signals(a), (Signals{{kPid1, SIGKILL}}));
+  EXPECT_EQ(exits(exited(kPid1, SIGKILL, t0 + 7s + 1ms)), std::vector<int>{0});
+}
+
+TEST_F(SupervisorTest, WithoutDrainTimeoutNobodyIsEverKilled) {
+  start(t0);
+  spawned(1, kPid1, t0);
+  tick(t0 + 1s);
+  shutdown(SIGTERM, t0 + 2s);
+  EXPECT_EQ(deadline(), std::nullopt);
+  EXPECT_EQ(signals(tick(t0 + 1000s)), kNoSignal);
 }
 
 }  // namespace

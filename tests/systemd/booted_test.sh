@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# Boots systemd 252 in a container and checks what an operator sees with units/myapp.socket
+# and units/myapp.service: socket activation, `systemctl reload` that succeeds and one that
+# fails honestly, the STATUS= line in `systemctl status`, and a draining `systemctl stop`.
+#
+#   tests/systemd/booted_test.sh START_SERVER HELLO_WORKER
+#
+# The guest is a throw-away overlay over the tree scripts/systemd-tree builds (run that
+# first; CI's scripts/test does), booted with systemd-nspawn in a cgroup of our own, and
+# driven from outside with nsenter: systemctl in all of the guest's namespaces, the host's
+# curl in the guest's network namespace only (its own loopback, so port 8080 never clashes).
+# Exits 0 when every step passed, 1 on the first failure (with the guest's journal), 77 when
+# this machine cannot boot a container at all.
+set -euo pipefail
+
+# The overlay is mounted in a mount namespace of our own, so it can never outlive the test.
+if [[ -z "${BOOTED_TEST_UNSHARED:-}" && $(id -u) -eq 0 ]] && command -v unshare >/dev/null; then
+  BOOTED_TEST_UNSHARED=1 exec unshare --mount --propagation private -- "$0" "$@"
+fi
+
+skip() { echo "SKIP: $*"; exit 77; }
+log() { printf '[%6.2fs] %s\n' "$(elapsed "$t_start")" "$*"; }
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
+
+t_start=$EPOCHREALTIME
+[[ $# -eq 2 ]] || { echo "usage: $0 START_SERVER HELLO_WORKER" >&2; exit 2; }
+starter=$(realpath "$1")
+worker=$(realpath "$2")
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+name=ss-booted-$$
+
+[[ -x $starter && -x $worker ]] || { echo "FAIL: $starter or $worker is not an executable" >&2; exit 1; }
+[[ $(id -u) -eq 0 ]] || skip "needs root to boot a container"
+for tool in systemd-nspawn nsenter curl ldd; do
+  command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/systemd-tree installs it)"
+done
+tree=$("$repo/scripts/systemd-tree" --path) || skip "no systemd tree built; run scripts/systemd-tree first"
+# Shared: scripts/systemd-tree takes it exclusively before it rebuilds the tree.
+exec 9<>"$tree.lock"
+flock -s -w 60 9 || skip "scripts/systemd-tree is rebuilding $tree"
+
+work=$(mktemp -d /var/tmp/start_server-booted.XXXXXX)
+root=$work/root
+nspawn_pid=
+guest_pid=
+cgroups=()
+
+# --- teardown ----------------------------------------------------------------------------
+
+# True while $1 is a process that has not exited (a zombie has exited).
+alive() { [[ -r /proc/$1/stat ]] && [[ $(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) != Z ]]; }
+
+# Waits up to $2 seconds for process $1 to exit.
+wait_exit() {
+  local deadline=$((SECONDS + $2))
+  while alive "$1"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.05
+  done
+}
+
+cleanup() {
+  local rc=$? t_off=$EPOCHREALTIME
+  # Tear down whatever happens, even with stdout gone (a closed pipe): no -e, no SIGPIPE.
+  set +e
+  trap - EXIT INT TERM HUP
+  trap '' PIPE
+  if [[ -n $nspawn_pid ]]; then
+    # SIGTERM makes nspawn ask the guest's systemd to power off.
+    kill -TERM "$nspawn_pid" 2>/dev/null || true
+    local how=${guest_pid:+the guest powered off}
+    how=${how:-no guest was up}
+    if ! wait_exit "$nspawn_pid" 15; then
+      echo "booted_test: the guest did not power off in 15 s; killing it" >&2
+      how="killed"
+      # Killing a pid namespace's init kills every process in it.
+      if [[ -n $guest_pid ]]; then kill -KILL "$guest_pid" 2>/dev/null; fi
+      kill -KILL "$nspawn_pid" 2>/dev/null || true
+    fi
+    wait "$nspawn_pid" 2>/dev/null || true
+    log "systemd-nspawn exited $(elapsed "$t_off") s after SIGTERM ($how)"
+  fi
+  # Whatever is still in our cgroups was started by this test; then remove them, deepest
+  # first (nspawn leaves its payload/ and supervisor/ sub-cgroups behind).
+  local cg pid dir
+  for cg in "${cgroups[@]}"; do
+    while read -r pid; do
+      kill -KILL "$pid" 2>/dev/null
+    done < <(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null)
+  done
+  for cg in "${cgroups[@]}"; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+      while read -r dir; do rmdir "$dir" 2>/dev/null || true; done < <(find "$cg" -depth -type d 2>/dev/null)
+      [[ -d $cg ]] || break
+      sleep 0.1
+    done
+    [[ -d $cg ]] && echo "booted_test: could not remove cgroup $cg" >&2
+  done
+  if mountpoint -q "$root" 2>/dev/null; then umount "$root" 2>/dev/null || umount -l "$root"; fi
+  rm -rf "$work"
+  log "done, exit status $rc"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+trap 'exit 141' PIPE
+
+# --- the guest ---------------------------------------------------------------------------
+
+in_guest() { nsenter -t "$guest_pid" -a "$@"; }
+# GET / on the guest's loopback, from the host's curl in the guest's network namespace.
+http_get() { nsenter -t "$guest_pid" -n curl -sS --max-time 10 http://127.0.0.1:8080/ 2>&1; }
+
+# Prints the failed step with what the guest's journal says about myapp, and exits 1.
+fail() {
+  echo "FAIL: $*" >&2
+  if [[ -n $guest_pid ]] && alive "$guest_pid"; then
+    echo "--- systemctl status myapp.service myapp.socket" >&2
+    in_guest systemctl status --no-pager --lines=0 myapp.service myapp.socket >&2 2>&1 || true
+    echo "--- journalctl -u myapp -u myapp.socket" >&2
+    in_guest journalctl --no-pager -o short-monotonic -n 100 -u myapp -u myapp.socket >&2 2>&1 || true
+    echo "---" >&2
+  fi
+  exit 1
+}
+
+# Calls "$@" every 50 ms until it succeeds or $1 seconds pass.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.05
+  done
+}
+
+# Copies $1 to $2 in the guest, with any shared library it needs that the tree lacks (the
+# tree is minbase: no Boost, and no sanitizer runtimes for an instrumented build).
+install_binary() {
+  install -m 755 "$1" "$root$2"
+  local lib
+  for lib in $(ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'); do
+    [[ -e $root$lib ]] && continue
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+    log "installed $lib into the guest for $2"
+  done
+  chroot "$root" "$2" --help >/dev/null 2>&1 || [[ $2 == /usr/bin/myapp ]] ||
+    fail "$2 does not run inside the tree: $(chroot "$root" "$2" --help 2>&1 | head -n1)"
+}
+
+mkdir "$work/upper" "$work/ovl" "$root"
+if ! mount -t overlay overlay -o "lowerdir=$tree,upperdir=$work/upper,workdir=$work/ovl" "$root" 2>/dev/null; then
+  log "no overlayfs here; copying the tree"
+  cp -a --reflink=auto "$tree/." "$root/"
+fi
+install_binary "$starter" /usr/bin/start_server
+install_binary "$worker" /usr/bin/myapp
+install -m 644 "$repo/units/myapp.socket" "$repo/units/myapp.service" "$root/etc/systemd/system/"
+
+# A cgroup of our own in every hierarchy systemd uses (the unified one, and name=systemd on
+# a hybrid host), at the place we are in now.
+cgroup_of() { awk -F: -v h="$1" '$2 == h { print $3 }' /proc/self/cgroup; }
+wanted=()
+if [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]]; then
+  wanted+=("/sys/fs/cgroup$(cgroup_of '')/$name")
+else
+  [[ $(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null) == cgroup2fs ]] &&
+    wanted+=("/sys/fs/cgroup/unified$(cgroup_of '')/$name")
+  [[ -d /sys/fs/cgroup/systemd ]] && wanted+=("/sys/fs/cgroup/systemd$(cgroup_of name=systemd)/$name")
+fi
+[[ ${#wanted[@]} -gt 0 ]] || skip "no cgroup hierarchy for systemd under /sys/fs/cgroup"
+for cg in "${wanted[@]}"; do
+  mkdir "$cg" 2>/dev/null || skip "cannot create cgroup $cg"
+  cgroups+=("$cg")
+done
+
+t_boot=$EPOCHREALTIME
+(
+  for cg in "${cgroups[@]}"; do echo "$BASHPID" >"$cg/cgroup.procs"; done
+  exec systemd-nspawn -q -D "$root" -M "$name" --boot --register=no --keep-unit \
+    --private-network --console=read-only
+) >"$work/console.log" 2>&1 &
+nspawn_pid=$!
+
+# The guest's PID 1 is nspawn's child; it is up once it has exec'd systemd.
+guest_is_systemd() {
+  alive "$nspawn_pid" || return 0
+  # (The children file ends without a newline, which `read` would count as a failure.)
+  guest_pid=$(awk '{ print $1 }' "/proc/$nspawn_pid/task/$nspawn_pid/children" 2>/dev/null)
+  [[ -n $guest_pid && $(cat "/proc/$guest_pid/comm" 2>/dev/null) == systemd ]]
+}
+wait_until 10 guest_is_systemd || fail "the guest's systemd did not start in 10 s"
+if ! alive "$nspawn_pid"; then
+  guest_pid=
+  skip "systemd-nspawn cannot start a container here: $(grep -v '^$' "$work/console.log" | tail -n1)"
+fi
+system_is_up() {
+  local state
+  state=$(in_guest systemctl is-system-running --wait 2>/dev/null) || true
+  [[ $state == running || $state == degraded ]]
+}
+wait_until 20 system_is_up || { tail -n 20 "$work/console.log" >&2; fail "the guest did not finish booting in 20 s"; }
+log "guest booted in $(elapsed "$t_boot") s (PID 1 is host pid $guest_pid)"
+if [[ $(in_guest systemctl is-system-running 2>/dev/null || true) == degraded ]]; then
+  log "note: the guest is degraded: $(in_guest systemctl --failed --plain --no-legend 2>&1 | tr '\n' ' ')"
+fi
+
+# --- the scenarios -----------------------------------------------------------------------
+
+generation_of() { sed -n 's/^Hello from generation \([0-9]*\) .*/\1/p' <<<"$1"; }
+is_active() { [[ $(in_guest systemctl is-active "$1" 2>/dev/null || true) == "$2" ]]; }
+# The live generations in the status file, as "GEN:PID" lines (reload-failed: lines skipped).
+live_generations() { in_guest cat /run/myapp/status 2>/dev/null | grep -E '^[0-9]+:' || true; }
+reload() { in_guest systemctl reload myapp.service 2>&1; }
+
+t=$EPOCHREALTIME
+in_guest systemctl start myapp.socket || fail "a: systemctl start myapp.socket failed"
+state=$(in_guest systemctl is-active myapp.service || true)
+[[ $state == inactive ]] || fail "a: myapp.service is '$state' before any connection; want inactive"
+body=$(http_get) || fail "a: the first connection got no answer: $body"
+[[ $(generation_of "$body") == 1 ]] || fail "a: the first connection got '$body'; want 'Hello from generation 1 ...'"
+wait_until 10 is_active myapp.service active ||
+  fail "a: myapp.service is '$(in_guest systemctl is-active myapp.service || true)' after a connection; want active"
+log "a: pass: a connection activated myapp.service: $body ($(elapsed "$t") s)"
+
+t=$EPOCHREALTIME
+out=$(reload) || fail "b: systemctl reload myapp returned $?: $out"
+body=$(http_get)
+[[ $(generation_of "$body") == 2 ]] || fail "b: after a reload the answer is '$body'; want generation 2"
+live=$(live_generations)
+[[ $live =~ ^2:[0-9]+$ ]] || fail "b: /run/myapp/status lists '$(tr '\n' ' ' <<<"$live")'; want generation 2 alone"
+log "b: pass: reload returned 0 and generation 2 serves alone ($(elapsed "$t") s)"
+
+t=$EPOCHREALTIME
+in_guest sh -c 'mv /usr/bin/myapp /usr/bin/myapp.good &&
+  printf "#!/bin/sh\necho \"myapp: a broken build\" >&2\nexit 1\n" >/usr/bin/myapp &&
+  chmod 755 /usr/bin/myapp' || fail "c: could not install the broken worker"
+if out=$(reload); then fail "c: systemctl reload returned 0 for a worker that exits 1"; fi
+log "c: reload of the broken worker failed as it should: $(head -n1 <<<"${out:-(no output)}")"
+log "c: $(in_guest systemctl status --no-pager --lines=0 myapp.service 2>&1 | grep -E '^ *Status:' | sed 's/^ *//')"
+body=$(http_get)
+[[ $(generation_of "$body") == 2 ]] || fail "c: after a failed reload the answer is '$body'; want generation 2 still"
+is_active myapp.service active || fail "c: myapp.service is not active after a failed reload"
+in_guest mv /usr/bin/myapp.good /usr/bin/myapp || fail "c: could not restore the good worker"
+out=$(reload) || fail "c: reload after restoring the good worker returned $?: $out"
+body=$(http_get)
+gen=$(generation_of "$body")
+[[ -n $gen && $gen -gt 2 ]] || fail "c: after the repaired reload the answer is '$body'; want a generation above 2"
+live=$(live_generations)
+[[ $live =~ ^$gen:[0-9]+$ ]] || fail "c: /run/myapp/status lists '$(tr '\n' ' ' <<<"$live")'; want generation $gen alone"
+log "c: pass: the old generation served through a failed reload; generation $gen serves after the fix ($(elapsed "$t") s)"
+
+t=$EPOCHREALTIME
+status=$(in_guest systemctl status --no-pager myapp.service 2>&1 || true)
+status_line=$(grep -E '^ *Status: "' <<<"$status" || true)
+[[ $status_line =~ generation\ $gen\ \(pid\ [0-9]+\)\ serving ]] ||
+  fail "d: systemctl status shows '${status_line:-no Status: line}'; want 'generation $gen (pid N) serving'. It printed:
+$status"
+log "d: pass: systemctl status shows${status_line} ($(elapsed "$t") s)"
+
+t=$EPOCHREALTIME
+in_guest systemctl stop myapp.service myapp.socket || fail "e: systemctl stop myapp.service myapp.socket returned $?"
+state=$(in_guest systemctl is-active myapp.service || true)
+[[ $state == inactive ]] || fail "e: myapp.service is '$state' after stop; want inactive"
+left=$(in_guest sh -c 'cat /proc/[0-9]*/comm 2>/dev/null' | grep -xE 'start_server|myapp' || true)
+[[ -z $left ]] || fail "e: still running in the guest after stop: $(tr '\n' ' ' <<<"$left")"
+! in_guest test -e /run/myapp || fail "e: /run/myapp still exists after stop: $(in_guest ls -la /run/myapp 2>&1)"
+log "e: pass: stop returned 0, nothing of myapp is left ($(elapsed "$t") s)"
+
+log "all scenarios passed"
