@@ -1,6 +1,6 @@
 /// hello_worker: a small HTTP server written for start_server.
 ///
-///     start_server --port=8080 --pid-file=/tmp/hello.pid -- ./hello_worker
+///     start_server --ready=notify --port=8080 --pid-file=/tmp/hello.pid -- ./hello_worker
 ///     curl http://localhost:8080/        # Hello from generation 1 (pid 4242)
 ///     kill -HUP $(cat /tmp/hello.pid)    # generation 2 takes over; no request is lost
 ///
@@ -10,8 +10,14 @@
 /// finishes the requests it has started and exits 0. Connections still queued on the
 /// listeners stay there for the next generation, because the sockets belong to
 /// start_server: this process only closes its own copies of them, never shutdown(2)s them.
+///
+/// Once it is ready to serve it says so with sd_notify("READY=1"). Under
+/// `start_server --ready=notify` that, not merely staying alive for --interval, is what
+/// makes start_server retire the previous generation. Without a NOTIFY_SOCKET (plain
+/// start_server) the call does nothing.
 
 #include <poll.h>
+#include <systemd/sd-daemon.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -218,6 +224,9 @@ int main() {
   long pid = getpid();
   std::fprintf(stderr, "hello_worker: generation %lu pid %ld serving %zu listeners\n", generation,
                pid, listeners.size());
+  // The listeners are bound and listening already (start_server did that); all that was left
+  // to get ready was the setup above.
+  sd_notifyf(0, "READY=1\nSTATUS=generation %lu serving %zu listeners", generation, listeners.size());
   bool drained = server.run();
   std::fprintf(stderr, "hello_worker: generation %lu pid %ld %s\n", generation, pid,
                drained ? "finished its requests, exiting" : "giving up");
