@@ -30,10 +30,12 @@ StatusSnapshot read_status(const std::string& path) {
   }
 }
 
-/// The newest generation the file mentions, serving or failed: anything our HUP brings is
-/// newer, and a failure already there before it is not ours to report.
+/// The newest generation the file mentions, serving, starting or failed: the one our HUP
+/// brings is newer (a reload already under way queues ours behind it), and a failure
+/// already there before it is not ours to report.
 unsigned long newest_generation(const StatusSnapshot& status) {
-  return std::max(status.live.empty() ? 0 : status.live.back().generation, status.failed_generation);
+  unsigned long newest = std::max(status.live.empty() ? 0 : status.live.back().generation, status.failed_generation);
+  return std::max(newest, status.starting ? status.starting->generation : 0);
 }
 
 int not_running(const std::string& pid_file) {

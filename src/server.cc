@@ -118,7 +118,7 @@ Server::Server(const Config& config)
   listeners_ = Listeners::open(config.listeners, config.backlog, take_systemd_sockets());
   if (config.listen_fds) listeners_.place_from_3();
   port_value_ = encode_server_starter_port(listeners_.port_entries());
-  if (!config.pid_file.empty()) pid_file_ = PidFile::create(config.pid_file);
+  if (!config.pid_file.empty() && !config.daemonize) pid_file_ = PidFile::create(config.pid_file);
   signals_.emplace(mask_.handled());
   // After every check, so that bad input is exactly one line (Perl prints this first).
   log_raw("start_server (pid:" + std::to_string(::getpid()) + ") starting now...");
@@ -128,7 +128,8 @@ Server::Server(const Config& config)
     bool keep_stdin = false;
     for (int fd : listeners_.fds()) keep_stdin |= fd == STDIN_FILENO;
     daemonize(keep_stdin);
-    if (pid_file_) pid_file_->rewrite();
+    // Written only now, as Perl does: callers poll for it, and it must name the daemon.
+    if (!config.pid_file.empty()) pid_file_ = PidFile::create(config.pid_file);
   }
 }
 

@@ -63,7 +63,7 @@ void PidFile::check_not_running(const std::string& path) {
 PidFile PidFile::create(const std::string& path) {
   check_not_running(path);
   PidFile pid_file(path);
-  pid_file.rewrite();
+  pid_file.fd_ = write_atomically(path, std::to_string(::getpid()) + "\n", /*lock=*/true);
   // Two instances racing past the check both rename; only the one whose file is at the path
   // may go on.
   if (!same_file(pid_file.fd_.get(), path)) {
@@ -72,8 +72,6 @@ PidFile PidFile::create(const std::string& path) {
   }
   return pid_file;
 }
-
-void PidFile::rewrite() { fd_ = write_atomically(path_, std::to_string(::getpid()) + "\n", /*lock=*/true); }
 
 PidFile::~PidFile() {
   if (fd_ && same_file(fd_.get(), path_)) (void)::unlink(path_.c_str());  // exiting: nothing to do on failure

@@ -22,9 +22,6 @@ class PidFile {
   /// Writes our pid and takes the lock. Throws UsageError if another instance holds it,
   /// SysError if the file cannot be written.
   static PidFile create(const std::string& path);
-  /// Writes the current pid again (after --daemonize changed it), keeping the lock.
-  void rewrite();
-
   PidFile(PidFile&&) noexcept = default;
   PidFile& operator=(PidFile&&) noexcept = default;
   /// Unlinks the file if it is still ours.

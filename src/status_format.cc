@@ -18,6 +18,8 @@ bool parse_number(std::string_view text, unsigned long& out) {
 std::string format_status(const StatusSnapshot& status) {
   std::string out;
   for (const auto& g : status.live) out += std::to_string(g.generation) + ":" + std::to_string(g.pid) + "\n";
+  if (status.starting)
+    out += "starting:" + std::to_string(status.starting->generation) + ":" + std::to_string(status.starting->pid) + "\n";
   if (!status.failure.empty()) {
     std::string reason = status.failure;
     std::replace(reason.begin(), reason.end(), '\n', ' ');
@@ -33,6 +35,16 @@ StatusSnapshot parse_status(std::string_view text) {
     std::size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    constexpr std::string_view kStarting = "starting:";
+    if (line.substr(0, kStarting.size()) == kStarting) {
+      std::string_view rest = line.substr(kStarting.size());
+      std::size_t colon = rest.find(':');
+      unsigned long gen = 0, pid = 0;
+      if (colon != std::string_view::npos && parse_number(rest.substr(0, colon), gen) &&
+          parse_number(rest.substr(colon + 1), pid))
+        status.starting = GenerationPid{gen, static_cast<pid_t>(pid)};
+      continue;
+    }
     constexpr std::string_view kFailed = "reload-failed:";
     if (line.substr(0, kFailed.size()) == kFailed) {
       line.remove_prefix(kFailed.size());

@@ -5,6 +5,7 @@
 ///     reload-failed:GEN:REASON
 ///                          (ours) present while the last reload failed; GEN is the
 ///                          generation that failed, REASON one line.
+///     starting:GEN:PID     (ours) the generation on probation (not up yet), if any
 ///     NAME:TEXT            (ours) other notes, e.g. "limits:..." with --ready=notify and
 ///                          "backoff:..." while failed starts are being retried.
 ///
@@ -17,6 +18,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +35,7 @@ struct StatusSnapshot {
   std::vector<GenerationPid> live;  ///< increasing generation
   unsigned long failed_generation = 0;
   std::string failure;  ///< empty: the last reload did not fail
+  std::optional<GenerationPid> starting;  ///< on probation: "starting:GEN:PID"
   std::vector<std::string> notes;  ///< "NAME:TEXT" lines; NAME never starts with a digit
   bool operator==(const StatusSnapshot&) const = default;
 };

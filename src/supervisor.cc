@@ -130,6 +130,7 @@ void Supervisor::on(const event::Spawned& e, TimePoint now) {
   // A child that could not exec is about to exit: its exit, not the clock, decides.
   if (e.exec_error.empty())
     probation_end_ = now + (settings_.ready_notify ? settings_.ready_timeout : settings_.interval);
+  write_status();
 }
 
 void Supervisor::on(const event::SpawnFailed& e, TimePoint now) {
@@ -351,6 +352,8 @@ void Supervisor::write_status() {
     if (w.role != Role::kStarting) snapshot.live.push_back({w.generation, w.pid});
   std::sort(snapshot.live.begin(), snapshot.live.end(),
             [](const GenerationPid& a, const GenerationPid& b) { return a.generation < b.generation; });
+  // Named so that `--restart` sees a reload already under way and waits for its own.
+  if (const Worker* w = find(Role::kStarting)) snapshot.starting = GenerationPid{w->generation, w->pid};
   if (!failure_.empty()) {
     snapshot.failed_generation = failed_generation_;
     snapshot.failure = failure_;

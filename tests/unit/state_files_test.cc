@@ -106,12 +106,10 @@ TEST(PidFile, PlantedSymlinkIsReplacedAndItsTargetUntouched) {
   EXPECT_EQ(slurp(victim), "precious\n");
 }
 
-TEST(PidFile, RewriteKeepsTheLock) {
+TEST(PidFile, LeavesNoTemporaryFileBehind) {
   TempDir dir;
   std::string path = dir / "p.pid";
   PidFile pid_file = PidFile::create(path);
-  pid_file.rewrite();
-  EXPECT_EQ(slurp(path), std::to_string(::getpid()) + "\n");
   EXPECT_TRUE(PidFile::is_locked(path));
   EXPECT_EQ(entries(dir.path()), std::set<std::string>{"p.pid"});
 }

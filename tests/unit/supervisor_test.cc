@@ -106,6 +106,13 @@ StatusSnapshot live(std::vector<GenerationPid> gens) {
   return s;
 }
 
+/// A snapshot whose generation on probation is `starting` (a "starting:GEN:PID" line).
+StatusSnapshot with_starting(std::vector<GenerationPid> gens, GenerationPid starting) {
+  StatusSnapshot s = live(std::move(gens));
+  s.starting = starting;
+  return s;
+}
+
 const Statuses kNoStatus{};
 const Signals kNoSignal{};
 const Notifies kNoNotify{};
@@ -268,7 +275,8 @@ TEST_F(SupervisorStarting, SpawnedBeginsProbation) {
   start(t0);
   Actions a = spawned(1, kPid1, t0);
   EXPECT_EQ(spawns(a), kNoSpawn);
-  EXPECT_EQ(statuses(a), kNoStatus);  // the generation on probation is not listed
+  // Listed as starting, not among the live ones that Perl's readers see.
+  EXPECT_EQ(statuses(a), Statuses{with_starting({}, {1, kPid1})});
   EXPECT_EQ(notifies(a), kNoNotify);
   EXPECT_TRUE(logged(a, "starting new worker 101"));
   EXPECT_EQ(phase(), Phase::kStarting);
@@ -316,7 +324,7 @@ TEST_F(SupervisorStarting, IntervalZeroPromotesAtOnce) {
   settings.interval = 0s;
   start(t0);
   Actions a = spawned(1, kPid1, t0);
-  EXPECT_EQ(statuses(a), Statuses{live({{1, kPid1}})});
+  EXPECT_EQ(statuses(a), (Statuses{with_starting({}, {1, kPid1}), live({{1, kPid1}})}));
   EXPECT_EQ(notifies(a), Notifies{"READY"});
   EXPECT_EQ(phase(), Phase::kServing);
   EXPECT_EQ(deadline(), std::nullopt);
@@ -389,7 +397,7 @@ TEST_F(SupervisorStarting, ExecErrorIsNeverPromotedEvenWithIntervalZero) {
   settings.interval = 0s;
   start(t0);
   Actions a = spawned(1, kPid1, t0, "execve(/srv/app): No such file or directory");
-  EXPECT_EQ(statuses(a), kNoStatus);
+  EXPECT_EQ(statuses(a), Statuses{with_starting({}, {1, kPid1})});
   EXPECT_EQ(notifies(a), kNoNotify);
   EXPECT_EQ(phase(), Phase::kStarting);
   a = exited(kPid1, kExit255, t0 + 1ms);
@@ -678,7 +686,7 @@ TEST_F(SupervisorReloading, ExecErrorWithIntervalZeroNeverReplacesCurrent) {
   hup(tH);
   Actions a = spawned(2, kPid2, tH, "execve(/srv/app): No such file or directory");
   EXPECT_EQ(signals(a), kNoSignal);
-  EXPECT_EQ(statuses(a), kNoStatus);
+  EXPECT_EQ(statuses(a), Statuses{with_starting({{1, kPid1}}, {2, kPid2})});
   a = exited(kPid2, kExit255, tH + 1ms);
   EXPECT_EQ(signals(history), kNoSignal);
   ASSERT_EQ(statuses(a).size(), 1u);
@@ -737,7 +745,7 @@ TEST_F(SupervisorReloading, CurrentDiedLetsTheNewGenerationTakeOver) {
   TimePoint tH = serve() + 10s;
   reload(tH);
   Actions a = exited(kPid1, kExit1, tH + 500ms);
-  EXPECT_EQ(statuses(a), Statuses{StatusSnapshot{}});  // 102 is still on probation
+  EXPECT_EQ(statuses(a), Statuses{with_starting({}, {2, kPid2})});  // 102 is still on probation
   EXPECT_EQ(spawns(a), kNoSpawn);
   EXPECT_EQ(phase(), Phase::kReloading);
   EXPECT_EQ(deadline(), tH + 1s);
@@ -754,7 +762,7 @@ TEST_F(SupervisorReloading, OldWorkerExitedIsDroppedFromStatus) {
   tick(tH + 1s);               // 101 old (signalled, still draining), 102 current
   reload(tH + 10s, 3, kPid3);  // 103 on probation
   Actions a = exited(kPid1, SIGUSR1, tH + 10500ms);
-  EXPECT_EQ(statuses(a), Statuses{live({{2, kPid2}})});  // not 103: it is on probation
+  EXPECT_EQ(statuses(a), Statuses{with_starting({{2, kPid2}}, {3, kPid3})});  // 103: on probation
   EXPECT_EQ(spawns(a), kNoSpawn);
   EXPECT_EQ(signals(a), kNoSignal);
   EXPECT_EQ(phase(), Phase::kReloading);
