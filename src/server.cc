@@ -271,7 +271,7 @@ void Server::carry_out(const action::Spawn& a) {
     }
     SpawnResult result = spawn_process(request, mask_);
     if (notify_socket) notify_.emplace(a.generation, GenerationNotify{std::move(*notify_socket), result.pid});
-    std::string exec_error = result.error ? result.failed_step + ": " + errno_text(result.error) : std::string();
+    std::string exec_error = result.error ? result.failed_step + " failed, " + errno_text(result.error) : std::string();
     feed(event::Spawned{a.generation, result.pid, exec_error});
   } catch (const SysError& e) {
     feed(event::SpawnFailed{a.generation, e.what()});

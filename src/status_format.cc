@@ -15,17 +15,46 @@ bool parse_number(std::string_view text, unsigned long& out) {
 
 }  // namespace
 
+namespace {
+
+/// One line, one ':' at most per line of ours (see the header).
+std::string one_line(std::string text) {
+  for (char& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+    else if (c == ':') c = ';';
+  return text;
+}
+
+/// Parses "generation N..." at the start of `text`; 0 when it is not there.
+unsigned long generation_prefix(std::string_view text, std::string_view* rest = nullptr) {
+  constexpr std::string_view kGeneration = "generation ";
+  if (text.substr(0, kGeneration.size()) != kGeneration) return 0;
+  text.remove_prefix(kGeneration.size());
+  std::size_t end = text.find(' ');
+  unsigned long gen = 0;
+  if (!parse_number(text.substr(0, end), gen)) return 0;
+  if (rest) *rest = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+  return gen;
+}
+
+}  // namespace
+
 std::string format_status(const StatusSnapshot& status) {
   std::string out;
   for (const auto& g : status.live) out += std::to_string(g.generation) + ":" + std::to_string(g.pid) + "\n";
   if (status.starting)
-    out += "starting:" + std::to_string(status.starting->generation) + ":" + std::to_string(status.starting->pid) + "\n";
+    out += "starting:generation " + std::to_string(status.starting->generation) + " pid " +
+           std::to_string(status.starting->pid) + "\n";
   if (!status.failure.empty()) {
-    std::string reason = status.failure;
-    std::replace(reason.begin(), reason.end(), '\n', ' ');
-    out += "reload-failed:" + std::to_string(status.failed_generation) + ":" + reason + "\n";
+    std::string failure = one_line(status.failure);
+    if (generation_prefix(failure) != status.failed_generation)
+      failure = "generation " + std::to_string(status.failed_generation) + " " + failure;
+    out += "reload-failed:" + failure + "\n";
   }
-  for (const auto& note : status.notes) out += note + "\n";
+  for (const auto& note : status.notes) {
+    std::size_t colon = note.find(':');
+    out += note.substr(0, colon + 1) + one_line(colon == std::string::npos ? "" : note.substr(colon + 1)) + "\n";
+  }
   return out;
 }
 
@@ -35,30 +64,23 @@ StatusSnapshot parse_status(std::string_view text) {
     std::size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    constexpr std::string_view kStarting = "starting:";
-    if (line.substr(0, kStarting.size()) == kStarting) {
-      std::string_view rest = line.substr(kStarting.size());
-      std::size_t colon = rest.find(':');
-      unsigned long gen = 0, pid = 0;
-      if (colon != std::string_view::npos && parse_number(rest.substr(0, colon), gen) &&
-          parse_number(rest.substr(colon + 1), pid))
-        status.starting = GenerationPid{gen, static_cast<pid_t>(pid)};
-      continue;
-    }
-    constexpr std::string_view kFailed = "reload-failed:";
-    if (line.substr(0, kFailed.size()) == kFailed) {
-      line.remove_prefix(kFailed.size());
-      std::size_t colon = line.find(':');
-      if (colon != std::string_view::npos && parse_number(line.substr(0, colon), status.failed_generation))
-        status.failure = std::string(line.substr(colon + 1));
-      continue;
-    }
     std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view name = line.substr(0, colon), value = line.substr(colon + 1);
     unsigned long gen = 0, pid = 0;
-    if (colon == std::string_view::npos || !parse_number(line.substr(0, colon), gen) ||
-        !parse_number(line.substr(colon + 1), pid))
-      continue;
-    status.live.push_back({gen, static_cast<pid_t>(pid)});
+    if (name == "starting") {
+      std::string_view rest;
+      gen = generation_prefix(value, &rest);
+      if (gen && rest.substr(0, 4) == "pid " && parse_number(rest.substr(4), pid))
+        status.starting = GenerationPid{gen, static_cast<pid_t>(pid)};
+    } else if (name == "reload-failed") {
+      if ((gen = generation_prefix(value))) {
+        status.failed_generation = gen;
+        status.failure = std::string(value);
+      }
+    } else if (parse_number(name, gen) && parse_number(value, pid)) {
+      status.live.push_back({gen, static_cast<pid_t>(pid)});
+    }
   }
   std::sort(status.live.begin(), status.live.end(),
             [](const GenerationPid& a, const GenerationPid& b) { return a.generation < b.generation; });

@@ -1,19 +1,23 @@
 #pragma once
 /// Status file (Perl's format, read by `start_server --restart` and by other tools):
 ///
-///     GEN:PID              one line per live generation, current and old, by generation
-///     reload-failed:GEN:REASON
-///                          (ours) present while the last reload failed; GEN is the
-///                          generation that failed, REASON one line.
-///     starting:GEN:PID     (ours) the generation on probation (not up yet), if any
-///     NAME:TEXT            (ours) other notes, e.g. "limits:..." with --ready=notify and
-///                          "backoff:..." while failed starts are being retried.
+///     GEN:PID                  one line per live generation, current and old, by generation
 ///
-/// Perl's readers match /^(\d+):/ and skip the lines of ours.
+/// and lines of ours, each "NAME:TEXT" with exactly one ':' and NAME not a number:
+///
+///     starting:generation GEN pid PID   the generation on probation (not up yet), if any
+///     reload-failed:generation GEN ...  while the last reload failed, and why
+///     limits:... / backoff:...          other notes (see supervisor.cc)
+///
+/// for example
 ///
 ///     1:4242
 ///     2:4250
+///     starting:generation 3 pid 4261
 ///
+/// Readers in the wild: Perl's `--restart` matches /^(\d+):/; ruby-server-starter's
+/// UnicornListener.slow_start does `readlines.map { split(':') }.to_h`, which raises on a line
+/// with two colons, hence the one-colon rule (colons in a reason become ';').
 /// It is rewritten whenever the set changes, atomically (state_files.h).
 
 #include <sys/types.h>
@@ -34,8 +38,8 @@ struct GenerationPid {
 struct StatusSnapshot {
   std::vector<GenerationPid> live;  ///< increasing generation
   unsigned long failed_generation = 0;
-  std::string failure;  ///< empty: the last reload did not fail
-  std::optional<GenerationPid> starting;  ///< on probation: "starting:GEN:PID"
+  std::string failure;  ///< why, "generation GEN ..."; empty: the last reload did not fail
+  std::optional<GenerationPid> starting;  ///< on probation
   std::vector<std::string> notes;  ///< "NAME:TEXT" lines; NAME never starts with a digit
   bool operator==(const StatusSnapshot&) const = default;
 };

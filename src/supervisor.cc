@@ -135,9 +135,10 @@ void Supervisor::on(const event::Spawned& e, TimePoint now) {
 
 void Supervisor::on(const event::SpawnFailed& e, TimePoint now) {
   spawning_ = false;
-  log("failed to start generation " + std::to_string(e.generation) + ": " + e.reason);
+  std::string gen = "generation " + std::to_string(e.generation);
+  log("failed to start " + gen + ": " + e.reason);
   if (phase_ == Phase::kStopping) return exit_if_done();
-  start_failed(e.generation, e.reason, now);
+  start_failed(e.generation, gen + " could not be started (" + e.reason + ")", now);
 }
 
 void Supervisor::on(const event::ChildExited& e, TimePoint now) {
@@ -158,7 +159,7 @@ void Supervisor::on(const event::ChildExited& e, TimePoint now) {
       probation_end_.reset();
       log("new worker " + pid + " seems to have failed to start, exit " + how);
       std::string reason = starting_error_.empty() ? describe_wait_status(e.status) + " before it was up"
-                                                   : "could not start: " + starting_error_;
+                                                   : "could not be started (" + starting_error_ + ")";
       start_failed(gone.generation, "generation " + std::to_string(gone.generation) + " " + reason, now);
       return;
     }
@@ -349,7 +350,7 @@ void Supervisor::exit_if_done() {
 void Supervisor::write_status() {
   StatusSnapshot snapshot;
   for (const auto& w : workers_)
-    if (w.role != Role::kStarting) snapshot.live.push_back({w.generation, w.pid});
+    if (w.role == Role::kCurrent || w.role == Role::kOld) snapshot.live.push_back({w.generation, w.pid});
   std::sort(snapshot.live.begin(), snapshot.live.end(),
             [](const GenerationPid& a, const GenerationPid& b) { return a.generation < b.generation; });
   // Named so that `--restart` sees a reload already under way and waits for its own.

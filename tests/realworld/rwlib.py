@@ -8,6 +8,7 @@ bind on). A missing IPv6 only narrows a test: it then runs without its [::1] lis
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -134,10 +135,12 @@ def read_status(path):
             text = f.read()
     except FileNotFoundError:
         return []
+    # As Perl's --restart reads it: GEN:PID lines; start_server's own notes are skipped.
     entries = []
     for line in text.splitlines():
-        gen, pid = line.split(":")
-        entries.append((int(gen), int(pid)))
+        match = re.fullmatch(r"(\d+):(\d+)", line)
+        if match:
+            entries.append((int(match[1]), int(match[2])))
     return entries
 
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Boots systemd 252 in a container and checks what an operator sees with units/myapp.socket
 # and units/myapp.service: socket activation, `systemctl reload` that succeeds and one that
-# fails honestly, the STATUS= line in `systemctl status`, and a draining `systemctl stop`.
+# fails honestly, the STATUS= line in `systemctl status`, readiness-gated reloads (a worker
+# that is ready late, one that is never ready, one that crashes before it is ready), and a
+# draining `systemctl stop`.
 #
 #   tests/systemd/booted_test.sh START_SERVER HELLO_WORKER
 #
@@ -159,6 +161,15 @@ fi
 install_binary "$starter" /usr/bin/start_server
 install_binary "$worker" /usr/bin/myapp
 install -m 644 "$repo/units/myapp.socket" "$repo/units/myapp.service" "$root/etc/systemd/system/"
+# The readiness scenarios put one of these wrappers in place of /usr/bin/myapp; each runs
+# the real worker, kept as /usr/bin/myapp.real.
+cp -p "$root/usr/bin/myapp" "$root/usr/bin/myapp.real"
+mkdir -p "$root/usr/libexec/myapp-test"
+printf '#!/bin/sh\n# Ready (sd_notify) about a second late.\nsleep 1\nexec /usr/bin/myapp.real "$@"\n' \
+  >"$root/usr/libexec/myapp-test/late"
+printf '#!/bin/sh\n# Serves, but never tells anyone it is ready.\nexec env -u NOTIFY_SOCKET /usr/bin/myapp.real "$@"\n' \
+  >"$root/usr/libexec/myapp-test/never"
+chmod 755 "$root/usr/libexec/myapp-test/late" "$root/usr/libexec/myapp-test/never"
 
 # A cgroup of our own in every hierarchy systemd uses (the unified one, and name=systemd on
 # a hybrid host), at the place we are in now.
@@ -215,6 +226,13 @@ is_active() { [[ $(in_guest systemctl is-active "$1" 2>/dev/null || true) == "$2
 # The live generations in the status file, as "GEN:PID" lines (reload-failed: lines skipped).
 live_generations() { in_guest cat /run/myapp/status 2>/dev/null | grep -E '^[0-9]+:' || true; }
 reload() { in_guest systemctl reload myapp.service 2>&1; }
+# The Status: line of `systemctl status myapp`, without its indentation.
+status_line() { in_guest systemctl status --no-pager --lines=0 myapp.service 2>&1 | sed -n 's/^ *Status: //p'; }
+# Puts $1 (a path in the guest) in place of /usr/bin/myapp by rename: a running executable
+# cannot be overwritten.
+use_worker() { in_guest sh -c "cp '$1' /usr/bin/myapp.new && mv -f /usr/bin/myapp.new /usr/bin/myapp"; }
+# True when the status file lists exactly one live generation, $1.
+lists_only() { [[ $(live_generations) =~ ^$1:[0-9]+$ ]]; }
 
 t=$EPOCHREALTIME
 in_guest systemctl start myapp.socket || fail "a: systemctl start myapp.socket failed"
@@ -240,7 +258,12 @@ in_guest sh -c 'mv /usr/bin/myapp /usr/bin/myapp.good &&
   chmod 755 /usr/bin/myapp' || fail "c: could not install the broken worker"
 if out=$(reload); then fail "c: systemctl reload returned 0 for a worker that exits 1"; fi
 log "c: reload of the broken worker failed as it should: $(head -n1 <<<"${out:-(no output)}")"
-log "c: $(in_guest systemctl status --no-pager --lines=0 myapp.service 2>&1 | grep -E '^ *Status:' | sed 's/^ *//')"
+status=$(status_line)
+want='serving.*last restart failed: generation [0-9]+ exited with status 1'
+[[ $status =~ $want ]] ||
+  fail "c: systemctl status shows Status: '$status'; want 'generation 2 ... serving ...;" \
+    "last restart failed: generation N exited with status 1 ...'"
+log "c: Status: $status"
 body=$(http_get)
 [[ $(generation_of "$body") == 2 ]] || fail "c: after a failed reload the answer is '$body'; want generation 2 still"
 is_active myapp.service active || fail "c: myapp.service is not active after a failed reload"
@@ -261,13 +284,78 @@ status_line=$(grep -E '^ *Status: "' <<<"$status" || true)
 $status"
 log "d: pass: systemctl status shows${status_line} ($(elapsed "$t") s)"
 
+# e: a new generation that is ready (sd_notify) a second late: until then the old one
+# serves and `systemctl reload` has not returned; then the new one serves alone.
 t=$EPOCHREALTIME
-in_guest systemctl stop myapp.service myapp.socket || fail "e: systemctl stop myapp.service myapp.socket returned $?"
+old=$gen
+use_worker /usr/libexec/myapp-test/late || fail "e: could not install the late worker"
+reload >"$work/reload.out" 2>&1 &
+reload_pid=$!
+for _ in 1 2 3; do
+  sleep 0.2
+  body=$(http_get)
+  [[ $(generation_of "$body") == "$old" ]] ||
+    fail "e: $(elapsed "$t") s into the reload the answer is '$body';" \
+      "want generation $old while the new one is not ready"
+done
+kill -0 "$reload_pid" 2>/dev/null ||
+  fail "e: systemctl reload returned before the new generation was ready: $(<"$work/reload.out")"
+if wait "$reload_pid"; then rc=0; else rc=$?; fi
+took=$(elapsed "$t")
+((rc == 0)) || fail "e: systemctl reload of the late worker returned $rc: $(<"$work/reload.out")"
+awk -v s="$took" 'BEGIN { exit !(s >= 1.0) }' ||
+  fail "e: systemctl reload returned after $took s, before the worker's 1 s delay"
+body=$(http_get)
+gen=$(generation_of "$body")
+[[ -n $gen && $gen -gt $old ]] || fail "e: after the late reload the answer is '$body'; want a generation above $old"
+lists_only "$gen" || fail "e: /run/myapp/status lists '$(live_generations | tr '\n' ' ')'; want generation $gen alone"
+log "e: pass: generation $old served until generation $gen was ready; reload returned 0 after $took s"
+
+# f: a new generation that never becomes ready. With the shipped --ready-timeout=30 this
+# would take half a minute; a drop-in makes it 3 s, the rest of ExecStart= as shipped.
+t=$EPOCHREALTIME
+exec_start=$(awk '/^ExecStart=/ { on = 1 } on { print; if (!/\\$/) exit }' "$repo/units/myapp.service")
+override=$(sed 's/--ready-timeout=30/--ready-timeout=3/' <<<"$exec_start")
+[[ $override == *--ready-timeout=3* ]] || fail "f: units/myapp.service has no --ready-timeout=30 to shorten: $exec_start"
+in_guest mkdir -p /etc/systemd/system/myapp.service.d
+printf '[Service]\nExecStart=\n%s\n' "$override" | in_guest sh -c 'cat >/etc/systemd/system/myapp.service.d/override.conf'
+use_worker /usr/bin/myapp.real || fail "f: could not restore the real worker"
+in_guest systemctl daemon-reload || fail "f: systemctl daemon-reload failed"
+in_guest systemctl restart myapp.service || fail "f: systemctl restart myapp.service with the drop-in failed"
+body=$(http_get)
+[[ $(generation_of "$body") == 1 ]] || fail "f: after the restart the answer is '$body'; want generation 1"
+use_worker /usr/libexec/myapp-test/never || fail "f: could not install the never-ready worker"
+t_reload=$EPOCHREALTIME
+if out=$(reload); then fail "f: systemctl reload returned 0 for a worker that is never ready"; fi
+took=$(elapsed "$t_reload")
+awk -v s="$took" 'BEGIN { exit !(s >= 2.5 && s <= 10) }' ||
+  fail "f: systemctl reload failed after $took s; want about --ready-timeout=3"
+body=$(http_get)
+[[ $(generation_of "$body") == 1 ]] || fail "f: after the failed reload the answer is '$body'; want generation 1 still"
+is_active myapp.service active || fail "f: myapp.service is not active after a failed reload"
+status=$(status_line)
+want='generation 1 \(pid [0-9]+\) serving.*last restart failed: generation 2 was not ready within 3s'
+[[ $status =~ $want ]] ||
+  fail "f: systemctl status shows Status: '$status'; want 'generation 1 (pid N) serving ...;" \
+    "last restart failed: generation 2 was not ready within 3s'"
+# The killed generation is gone, from the status file too (once it is reaped).
+wait_until 2 lists_only 1 ||
+  fail "f: /run/myapp/status lists '$(live_generations | tr '\n' ' ')' after the failed reload;" \
+    "want generation 1 alone"
+use_worker /usr/bin/myapp.real || fail "f: could not restore the real worker"
+out=$(reload) || fail "f: reload after restoring the real worker returned $?: $out"
+body=$(http_get)
+gen=$(generation_of "$body")
+[[ $gen == 3 ]] || fail "f: after the repaired reload the answer is '$body'; want generation 3"
+log "f: pass: reload failed after $took s ($status); generation 3 serves after the fix ($(elapsed "$t") s)"
+
+t=$EPOCHREALTIME
+in_guest systemctl stop myapp.service myapp.socket || fail "g: systemctl stop myapp.service myapp.socket returned $?"
 state=$(in_guest systemctl is-active myapp.service || true)
-[[ $state == inactive ]] || fail "e: myapp.service is '$state' after stop; want inactive"
-left=$(in_guest sh -c 'cat /proc/[0-9]*/comm 2>/dev/null' | grep -xE 'start_server|myapp' || true)
-[[ -z $left ]] || fail "e: still running in the guest after stop: $(tr '\n' ' ' <<<"$left")"
-! in_guest test -e /run/myapp || fail "e: /run/myapp still exists after stop: $(in_guest ls -la /run/myapp 2>&1)"
-log "e: pass: stop returned 0, nothing of myapp is left ($(elapsed "$t") s)"
+[[ $state == inactive ]] || fail "g: myapp.service is '$state' after stop; want inactive"
+left=$(in_guest sh -c 'cat /proc/[0-9]*/comm 2>/dev/null' | grep -xE 'start_server|myapp|myapp\.real' || true)
+[[ -z $left ]] || fail "g: still running in the guest after stop: $(tr '\n' ' ' <<<"$left")"
+! in_guest test -e /run/myapp || fail "g: /run/myapp still exists after stop: $(in_guest ls -la /run/myapp 2>&1)"
+log "g: pass: stop returned 0, nothing of myapp is left ($(elapsed "$t") s)"
 
 log "all scenarios passed"

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <ostream>
 #include <string>
 
@@ -35,24 +37,52 @@ TEST(FormatStatus, OneLinePerGeneration) {
 TEST(FormatStatus, ReloadFailedLine) {
   EXPECT_EQ(
       format_status(snapshot({{1, 101}}, 2, "generation 2 exited with status 1 before it was up")),
-      "1:101\nreload-failed:2:generation 2 exited with status 1 before it was up\n");
-  // Perl's readers match /^(\d+):/ per line, so the extra line must not start with a digit.
-  EXPECT_EQ(format_status(snapshot({}, 3, "x")), "reload-failed:3:x\n");
+      "1:101\nreload-failed:generation 2 exited with status 1 before it was up\n");
+  // A reason that does not name its generation gets it in front.
+  EXPECT_EQ(format_status(snapshot({}, 3, "x")), "reload-failed:generation 3 x\n");
+}
+
+TEST(FormatStatus, StartingLine) {
+  StatusSnapshot s = snapshot({{1, 101}});
+  s.starting = GenerationPid{2, 202};
+  EXPECT_EQ(format_status(s), "1:101\nstarting:generation 2 pid 202\n");
+}
+
+// ruby-server-starter reads the file as `readlines.map { split(':') }.to_h`, which raises
+// on a line with two colons; Perl's readers skip any line not matching /^(\d+):/.
+TEST(FormatStatus, LinesOfOursHaveExactlyOneColonAndNoLeadingDigit) {
+  StatusSnapshot s = snapshot({{1, 101}}, 2, "generation 2 could not be started (execve(/a:b): No such file)");
+  s.starting = GenerationPid{3, 303};
+  s.notes = {"limits:ready=notify a:b", "backoff:2 failed starts in a row"};
+  std::string text = format_status(s);
+  std::size_t start = 0;
+  int ours = 0;
+  while (start < text.size()) {
+    std::size_t nl = text.find('\n', start);
+    std::string line = text.substr(start, nl - start);
+    start = nl + 1;
+    if (std::isdigit(static_cast<unsigned char>(line[0]))) continue;
+    ++ours;
+    EXPECT_EQ(std::count(line.begin(), line.end(), ':'), 1) << line;
+  }
+  EXPECT_EQ(ours, 4);
 }
 
 TEST(FormatStatus, ReasonStaysOnOneLine) {
-  std::string text = format_status(snapshot({{1, 101}}, 2, "first\nsecond"));
-  EXPECT_EQ(text, "1:101\nreload-failed:2:first second\n");
+  std::string text = format_status(snapshot({{1, 101}}, 2, "generation 2 first\nsecond"));
+  EXPECT_EQ(text, "1:101\nreload-failed:generation 2 first second\n");
 }
 
 TEST(ParseStatus, RoundTrip) {
+  StatusSnapshot starting = snapshot({{1, 4242}});
+  starting.starting = GenerationPid{2, 4250};
   const StatusSnapshot cases[] = {
       snapshot({}),
       snapshot({{1, 4242}}),
       snapshot({{1, 4242}, {2, 4250}, {10, 5000}}),
-      snapshot({{1, 101}}, 2,
-               "generation 2 could not start: execve(/srv/app): No such file or directory"),
-      snapshot({}, 7, "a: b: c"),
+      snapshot({{1, 101}}, 2, "generation 2 could not be started (execve(/srv/app) failed, No such file)"),
+      snapshot({}, 7, "generation 7 was not ready within 30s"),
+      starting,
   };
   for (const auto& s : cases) {
     SCOPED_TRACE(format_status(s));
@@ -77,19 +107,20 @@ TEST(ParseStatus, UnknownLinesAreSkipped) {
 TEST(ParseStatus, EmptyText) { EXPECT_EQ(parse_status(""), StatusSnapshot{}); }
 
 TEST(ParseStatus, ReloadFailedLineAnywhere) {
-  StatusSnapshot s = parse_status("reload-failed:3:execve(/x): No such file\n2:20\n");
+  StatusSnapshot s = parse_status("reload-failed:generation 3 could not be started\n2:20\n");
   EXPECT_EQ(s.live, (std::vector<GenerationPid>{{2, 20}}));
   EXPECT_EQ(s.failed_generation, 3u);
-  EXPECT_EQ(s.failure, "execve(/x): No such file");
+  EXPECT_EQ(s.failure, "generation 3 could not be started");
 }
 
-TEST(ParseStatus, MalformedReloadFailedLineIsSkipped) {
-  for (const std::string text :
-       {"reload-failed:x:why\n", "reload-failed:\n", "reload-failed:5\n"}) {
+TEST(ParseStatus, MalformedLinesOfOursAreSkipped) {
+  for (const std::string text : {"reload-failed:x:why\n", "reload-failed:\n", "reload-failed:generation x\n",
+                                 "starting:generation 2\n", "starting:generation 2 pid x\n", "starting:2:20\n"}) {
     SCOPED_TRACE(text);
     StatusSnapshot s = parse_status(text);
     EXPECT_TRUE(s.live.empty());
     EXPECT_EQ(s.failure, "");
+    EXPECT_FALSE(s.starting);
   }
 }
 

@@ -643,7 +643,7 @@ TEST_F(SupervisorReloading, FailedReloadKeepsCurrentServingAndReportsIt) {
   EXPECT_EQ(s.failed_generation, 2u);
   EXPECT_NE(s.failure, "");
   EXPECT_EQ(s.failure.find('\n'), std::string::npos);
-  EXPECT_NE(format_status(s).find("reload-failed:2:"), std::string::npos);
+  EXPECT_NE(format_status(s).find("reload-failed:generation 2 "), std::string::npos);
   EXPECT_EQ(notifies(a), Notifies{"READY"});
   EXPECT_EQ(phase(), Phase::kServing);
   EXPECT_EQ(deadline(), std::nullopt);
