@@ -23,6 +23,7 @@ struct Config {
   std::vector<ListenSpec> listeners;  ///< every --port in order, then every --path
   int backlog = SOMAXCONN;
   bool listen_fds = false;  ///< also pass systemd's LISTEN_FDS/LISTEN_FDNAMES/LISTEN_PID (ours)
+  unsigned path_mode = 0777;  ///< permissions of --path socket files (ours; Perl's are 0777)
 
   Millis interval = Seconds(1);
   int signal_on_hup = SIGTERM;

@@ -111,12 +111,13 @@ void clear_stale_socket(const ListenSpec& spec) {
   if (::unlink(spec.path.c_str()) < 0 && errno != ENOENT) throw SysError("unlink", spec.path);
 }
 
-Listener open_unix(const ListenSpec& spec, int backlog) {
+Listener open_unix(const ListenSpec& spec, int backlog, mode_t mode) {
   clear_stale_socket(spec);
   UniqueFd fd = make_socket(AF_UNIX, spec);
   sockaddr_un addr = unix_address(spec.path);
-  // Mode 0777 as Perl's start_server: access is governed by the directory.
-  mode_t old_mask = ::umask(0);
+  // The mode is set at creation, through the umask, so the socket is never reachable with
+  // wider permissions than asked for, not even for an instant (Perl: 0777).
+  mode_t old_mask = ::umask(~mode & 0777);
   int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   int saved = errno;
   ::umask(old_mask);
@@ -217,7 +218,8 @@ UniqueFd take_inherited(const ListenSpec& spec, std::vector<InheritedSocket>& in
 
 }  // namespace
 
-Listeners Listeners::open(const std::vector<ListenSpec>& specs, int backlog, std::vector<InheritedSocket> inherited) {
+Listeners Listeners::open(const std::vector<ListenSpec>& specs, int backlog, std::vector<InheritedSocket> inherited,
+                          mode_t path_mode) {
   Listeners set;
   set.listeners_.reserve(specs.size() + inherited.size());
   for (const auto& spec : specs) {
@@ -225,7 +227,7 @@ Listeners Listeners::open(const std::vector<ListenSpec>& specs, int backlog, std
     if (UniqueFd fd = take_inherited(spec, inherited, name))
       set.listeners_.emplace_back(spec, std::move(fd), std::move(name));
     else if (spec.kind == ListenSpec::Kind::kUnix)
-      set.listeners_.push_back(open_unix(spec, backlog));
+      set.listeners_.push_back(open_unix(spec, backlog, path_mode));
     else
       set.listeners_.emplace_back(spec, open_inet(spec, backlog));
   }

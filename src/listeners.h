@@ -52,8 +52,9 @@ class Listeners {
   /// names follow, keyed by their own address. "=FD" specs are then placed at their
   /// descriptor. Throws SysError or UsageError naming the address; what was already created
   /// is closed and unlinked.
+  /// `path_mode`: the permissions of the socket files of --path (Perl's: 0777).
   static Listeners open(const std::vector<ListenSpec>& specs, int backlog,
-                        std::vector<InheritedSocket> inherited = {});
+                        std::vector<InheritedSocket> inherited = {}, mode_t path_mode = 0777);
 
   /// Places the listeners at descriptors 3, 4, ... in order, as systemd's LISTEN_FDS
   /// protocol requires. Throws UsageError if an "=FD" spec asks for another place.

@@ -61,6 +61,8 @@ po::options_description describe_options() {
      "socket; '=FD' after it places the socket at file descriptor FD in the worker. Repeatable.")
     ("path", po::value<std::vector<std::string>>()->composing()->value_name("PATH"),
      "path of a unix stream socket to listen on. Repeatable.")
+    ("path-mode", po::value<std::string>()->value_name("MODE"),
+     "permissions of the --path socket files, in octal, e.g. 0660 (default: 0777, as Perl)")
     ("backlog", po::value<int>()->value_name("N"), "listen(2) backlog (default: SOMAXCONN)")
     ("listen-fds", po::bool_switch(),
      "also hand the sockets to workers the way systemd does (LISTEN_FDS, LISTEN_FDNAMES, "
@@ -257,6 +259,18 @@ Config parse_options(const std::vector<std::string>& args, const std::map<std::s
   if (vm.count("path"))
     for (const auto& value : vm["path"].as<std::vector<std::string>>()) config.listeners.push_back(parse_path(value));
   check_pinned_fds(config.listeners);
+  if (vm.count("path-mode")) {
+    std::string mode = text("path-mode");
+    std::size_t used = 0;
+    unsigned long value = 01000;
+    try {
+      value = std::stoul(mode, &used, 8);
+    } catch (const std::exception&) {
+    }
+    if (mode.empty() || used != mode.size() || value > 0777)
+      throw UsageError("--path-mode: invalid mode '" + mode + "' (octal, 0 to 0777)");
+    config.path_mode = static_cast<unsigned>(value);
+  }
 
   if (vm.count("backlog")) {
     int backlog = vm["backlog"].as<int>();

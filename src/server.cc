@@ -115,7 +115,7 @@ Server::Server(const Config& config)
   if (!config.status_file.empty()) status_file_.emplace(config.status_file);
   if (!config.log_file.empty()) log_ = LogTarget::open(config.log_file, as_entries(base_environment(config)), mask_);
 
-  listeners_ = Listeners::open(config.listeners, config.backlog, take_systemd_sockets());
+  listeners_ = Listeners::open(config.listeners, config.backlog, take_systemd_sockets(), config.path_mode);
   if (config.listen_fds) listeners_.place_from_3();
   port_value_ = encode_server_starter_port(listeners_.port_entries());
   if (!config.pid_file.empty() && !config.daemonize) pid_file_ = PidFile::create(config.pid_file);
