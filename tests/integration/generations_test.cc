@@ -167,8 +167,12 @@ TEST(Generations, WorkersStartWithNoBlockedAndNoIgnoredSignals) {
   ASSERT_TRUE(report.wait_for_ready(2)) << starter.output();
   for (int gen = 1; gen <= 2; ++gen) {
     std::string text = read_file(dump + "." + std::to_string(gen));
-    EXPECT_EQ(signal_set(text, "SigBlk"), 0u) << "generation " << gen << ":\n" << text;
-    EXPECT_EQ(signal_set(text, "SigIgn"), 0u) << "generation " << gen << ":\n" << text;
+    // Signals 1-31 only: glibc's internal real-time signals 32 and 33 cannot be reset by a
+    // parent and stay ignored when the tests run under make (dh_auto_test); start_server
+    // never touches them.
+    constexpr unsigned long long kStandard = 0xffffffffULL;
+    EXPECT_EQ(signal_set(text, "SigBlk") & kStandard, 0u) << "generation " << gen << ":\n" << text;
+    EXPECT_EQ(signal_set(text, "SigIgn") & kStandard, 0u) << "generation " << gen << ":\n" << text;
   }
 }
 

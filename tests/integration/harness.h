@@ -14,6 +14,7 @@
 /// Report lines written by the fake worker: `WORD pid=P gen=G k=v ...` (see Record).
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <functional>
@@ -35,7 +36,10 @@ inline constexpr Millis kTimeout = 10s;  ///< the default deadline of every wait
 inline const std::string kStarter = STARTER_BINARY;
 inline const std::string kFakeWorker = FAKE_WORKER;
 inline const std::string kHelloWorker = HELLO_WORKER;
-inline const std::string kPerlStarter = "/usr/bin/start_server";  ///< the reference, if installed
+/// Perl's start_server, the reference, if installed: our Debian package diverts it to
+/// start_server.perl.
+inline const std::string kPerlStarter =
+    access("/usr/bin/start_server.perl", X_OK) == 0 ? "/usr/bin/start_server.perl" : "/usr/bin/start_server";
 
 /// Polls `pred` every few milliseconds until it is true (returns true) or `timeout` passes
 /// (returns false, after one last check).

@@ -588,11 +588,9 @@ TEST(SystemdSocketActivate, PassesRealListenFdsEndToEnd) {
 
 const std::string kAnalyze = "/usr/bin/systemd-analyze";
 
-// units/ of the source tree this file belongs to (CMake compiles it by its absolute path).
-std::string source_units_dir() {
-  std::string file = __FILE__;
-  return file.substr(0, file.rfind("/tests/integration/")) + "/units";
-}
+// units/ of the source tree, from CMake: __FILE__ is rewritten by Debian's
+// -ffile-prefix-map, so it cannot lead back to the tree.
+std::string source_units_dir() { return UNITS_DIR; }
 
 // units/ copied to a TempDir, with the binaries this build made in place of /usr/bin ones,
 // so the check does not depend on what is installed.

@@ -29,7 +29,9 @@ import rwclient
 import rwlib
 from rwlib import check, log
 
-PERL_START_SERVER = "/usr/bin/start_server"
+# Our Debian package diverts Perl's start_server to start_server.perl.
+PERL_START_SERVER = ("/usr/bin/start_server.perl" if os.access("/usr/bin/start_server.perl", os.X_OK)
+                     else "/usr/bin/start_server")
 LINE = re.compile(r"^(\w+) pid=(\d+) gen=(\S+)(?: (.*))?$")
 
 

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# ctest debian_package: the Debian package, end to end, on this machine. Builds the .debs
+# from a clean copy of the tree, runs lintian on them, installs them with dpkg -i beside
+# libserver-starter-perl (Perl first, then ours; then the Perl packages removed and
+# reinstalled under ours), serves the installed example worker with the installed
+# start_server, checks the Perl modules and the diverted Perl start_server, then removes and
+# purges ours and checks that nothing of them is left and the Perl start_server is back.
+#
+# Usage: deb_test.sh SOURCE_DIR
+# Needs root (it runs dpkg -i), dpkg-buildpackage, debhelper and lintian, and the test
+# packages of scripts/install-deps --test; exits 77 (skipped) without the tools or root.
+# It leaves the machine's packages as it found them, also when it fails.
+set -euo pipefail
+src=$(cd "$1" && pwd)
+. "$src/tests/packaging/lib.sh"
+
+[[ $(id -u) -eq 0 ]] || skip "needs root to install packages"
+for tool in dpkg-buildpackage dh lintian git; do
+  command -v "$tool" >/dev/null || skip "$tool not found (scripts/install-deps --test installs it)"
+done
+git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1 || skip "$src is not a git checkout"
+
+ours=(start-server libserver-starter0 libserver-starter-dev)
+perl_pkgs=(libserver-starter-perl libnet-server-ss-prefork-perl)
+installed() { [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == installed ]]; }
+for p in "${perl_pkgs[@]}"; do installed "$p" || fail "$p is not installed (scripts/install-deps --test)"; done
+for p in "${ours[@]}"; do
+  ! installed "$p" || fail "$p is already installed here; this test would remove it (dpkg -P ${ours[*]})"
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/start_server-deb.XXXXXX")
+cleanup() {
+  local p
+  for p in "${ours[@]}"; do
+    if dpkg-query -W "$p" >/dev/null 2>&1; then dpkg -P "${ours[@]}" >/dev/null 2>&1 || true; break; fi
+  done
+  for p in "${perl_pkgs[@]}"; do
+    installed "$p" || dpkg -i "$tmp"/perl/*.deb >/dev/null 2>&1 || say "could not reinstall $p"
+    echo "$p install" | dpkg --set-selections  # a dpkg -r that failed leaves "deinstall"
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+run() {  # run LOG COMMAND...: quiet unless it fails
+  local log=$tmp/$1
+  shift
+  "$@" >"$log" 2>&1 || { tail -n 60 "$log" >&2; fail "$* (see above)"; }
+}
+
+# The Perl packages' .debs, to reinstall them later: from apt's cache, else from the archive.
+mkdir "$tmp/perl"
+for p in "${perl_pkgs[@]}"; do
+  pv=$(dpkg-query -W -f="\${Version}" "$p")
+  deb=$(find /var/cache/apt/archives -name "${p}_${pv/*:/}_*.deb" | head -n 1)
+  if [[ -n "$deb" ]]; then
+    cp "$deb" "$tmp/perl/"
+  else
+    (cd "$tmp/perl" && apt-get download -q "$p=$pv" >/dev/null) || fail "cannot get $p's .deb"
+  fi
+done
+
+# ---- build ----
+# --nocheck: ctest runs the unit and integration tests of this tree already; here the
+# package only has to build, pass lintian, install and go away.
+start=$SECONDS
+run build.log "$src/scripts/build-debs" --nocheck "$tmp/debs"
+say "ok: built in $((SECONDS - start)) s: $(cd "$tmp/debs" && echo ./*.deb)"
+version=$(sed -n 's/^project(start_server VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
+changes=$(echo "$tmp"/debs/*.changes)
+debs=()
+for p in "${ours[@]}"; do debs+=("$tmp/debs/${p}_${version}_$(dpkg --print-architecture).deb"); done
+
+start=$SECONDS
+lintian --fail-on error,warning --display-info "$changes" >"$tmp/lintian.log" 2>&1 ||
+  { cat "$tmp/lintian.log" >&2; fail "lintian"; }
+say "ok: lintian in $((SECONDS - start)) s: $(grep -c '^[EW]:' "$tmp/lintian.log" || true) errors and warnings"
+grep '^[EWI]:' "$tmp/lintian.log" >&2 || true
+
+# ---- checks while ours is installed ----
+check_diverted() {
+  dpkg-divert --list '/usr/bin/start_server' | grep -qx \
+    'diversion of /usr/bin/start_server to /usr/bin/start_server.perl by start-server' ||
+    fail "no diversion of /usr/bin/start_server: $(dpkg-divert --list '*start_server*')"
+  /usr/bin/start_server --version | grep -q '^start_server .* (Server::Starter 0.35 compatible)$' ||
+    fail "/usr/bin/start_server is not ours"
+}
+check_perl_modules() {
+  perl -MServer::Starter -e1 || fail "perl -MServer::Starter"
+  perl -MNet::Server::SS::PreFork -e1 || fail "perl -MNet::Server::SS::PreFork"
+}
+check_perl() {
+  check_perl_modules
+  [[ "$(/usr/bin/start_server.perl --version)" == 0.35 ]] || fail "start_server.perl is not Perl's"
+  # dpkg -S lists the diversion, then both owners of the path (in either order).
+  dpkg -S /usr/bin/start_server | grep -qE '^([a-z-]+, )?libserver-starter-perl(, [a-z-]+)?: /usr/bin/start_server$' ||
+    fail "dpkg -S: $(dpkg -S /usr/bin/start_server)"
+}
+
+# Order 1: the Perl packages first (as this machine has them), then ours.
+run install.log dpkg -i "${debs[@]}"
+check_diverted
+check_perl
+say "ok: installed beside libserver-starter-perl; $(dpkg -S /usr/bin/start_server | tr '\n' ' ')"
+
+# The installed example, built with the installed -dev package both ways, on the installed
+# start_server.
+example=/usr/share/doc/start-server/examples/hello_worker.cc
+# shellcheck disable=SC2046  # pkg-config's output is meant to be split into words
+run pkg-config.log c++ -std=c++20 -o "$tmp/hello_worker" "$example" $(pkg-config --cflags --libs server_starter libsystemd)
+ldd "$tmp/hello_worker" | grep -qE "libserver_starter\.so\.0 => /(usr/)?lib/" || fail "hello_worker: $(ldd "$tmp/hello_worker")"
+! ldd /usr/bin/start_server | grep -q libserver_starter || fail "start_server links libserver_starter.so"
+serve_and_check /usr/bin/start_server "$tmp/hello_worker"
+run cmake.log cmake -S "$src/tests/packaging/consumer" -B "$tmp/consumer" -DWORKER_SOURCE="$example"
+run cmake-build.log cmake --build "$tmp/consumer"
+serve_and_check /usr/bin/start_server "$tmp/consumer/hello_worker"
+
+[[ "$(man -w start_server)" == /usr/share/man/man1/start_server.1.gz ]] || fail "man -w start_server: $(man -w start_server)"
+[[ -f /lib/systemd/system/start_server@.service ]] || fail "no start_server@.service"
+[[ -z "$(find /etc/systemd -name 'start_server*')" ]] || fail "an instance got enabled: $(find /etc/systemd -name 'start_server*')"
+
+# Order 2: the Perl packages removed and installed again under ours; then ours upgraded
+# (reinstalled), which runs preinst upgrade and postrm upgrade.
+# --force-depends: other packages (starlet, starman) depend on these; they are back in a moment.
+run perl-remove.log dpkg -r --force-depends "${perl_pkgs[@]}"
+[[ ! -e /usr/bin/start_server.perl ]] || fail "start_server.perl left after removing the Perl package"
+check_diverted
+run perl-install.log dpkg -i "$tmp"/perl/*.deb
+check_diverted
+check_perl
+run reinstall.log dpkg -i "${debs[@]}"
+check_diverted
+check_perl
+say "ok: Perl packages removed and reinstalled under ours; ours reinstalled"
+
+# ---- remove and purge ours ----
+dpkg -L "${ours[@]}" | sort -u >"$tmp/files"
+run remove.log dpkg -r "${ours[@]}"
+[[ -z "$(dpkg-divert --list '*start_server*')" ]] || fail "diversion left: $(dpkg-divert --list '*start_server*')"
+[[ "$(dpkg -S /usr/bin/start_server)" == "libserver-starter-perl: /usr/bin/start_server" ]] ||
+  fail "dpkg -S /usr/bin/start_server: $(dpkg -S /usr/bin/start_server)"
+[[ "$(/usr/bin/start_server --version)" == 0.35 ]] || fail "Perl's start_server is not back"
+[[ ! -e /usr/bin/start_server.perl ]] || fail "/usr/bin/start_server.perl left"
+check_perl_modules
+run purge.log dpkg -P "${ours[@]}"
+left=()
+while IFS= read -r path; do
+  [[ "$path" == /. ]] && continue
+  if [[ -d "$path" ]]; then  # (also /lib, a symlink to usr/lib on merged-/usr systems)
+    dpkg -S "$path" >/dev/null 2>&1 || left+=("$path")  # directories only we had
+  elif [[ -e "$path" || -L "$path" ]]; then
+    [[ "$path" == /usr/bin/start_server ]] || left+=("$path")  # that one is Perl's again
+  fi
+done <"$tmp/files"
+((${#left[@]} == 0)) || fail "left after purge: ${left[*]}"
+for p in "${ours[@]}"; do
+  ! dpkg-query -W "$p" >/dev/null 2>&1 || fail "$p still known to dpkg after purge"
+done
+say "ok: removed and purged; $(wc -l <"$tmp/files") paths checked; Perl's start_server is back"
+say "passed"

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# ctest cmake_install: the from-source install story. Configures the tree with a temporary
+# CMAKE_INSTALL_PREFIX, builds and installs it, checks what landed, then builds the example
+# worker against the installed library as a worker project would, once through
+# find_package(start_server) and once through pkg-config, and serves each with the
+# installed start_server on loopback.
+#
+# Usage: install_test.sh SOURCE_DIR
+# Exits 77 (skipped) without help2man, curl, python3 or a C++ compiler.
+set -euo pipefail
+src=$(cd "$1" && pwd)
+. "$src/tests/packaging/lib.sh"
+for tool in help2man curl python3 c++; do
+  command -v "$tool" >/dev/null || skip "$tool not found (scripts/install-deps --test installs it)"
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/start_server-install.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+prefix=$tmp/prefix
+
+run() {  # run LOG COMMAND...: quiet unless it fails
+  local log=$tmp/$1
+  shift
+  "$@" >"$log" 2>&1 || { tail -n 40 "$log" >&2; fail "$* (see above)"; }
+}
+
+run configure.log cmake -S "$src" -B "$tmp/build" -DCMAKE_INSTALL_PREFIX="$prefix" \
+  -DBUILD_TESTING=OFF -DSTARTER_MAN_PAGE=ON
+run build.log cmake --build "$tmp/build" -j"$(nproc)"
+run install.log cmake --install "$tmp/build"
+
+pc=$(find "$prefix" -name server_starter.pc)
+[[ -n "$pc" ]] || fail "no server_starter.pc under $prefix"
+libdir=$(dirname "$(dirname "$pc")")
+for f in bin/start_server include/server_starter.h share/man/man1/start_server.1 \
+         lib/systemd/system/start_server@.service; do
+  [[ -f "$prefix/$f" ]] || fail "$prefix/$f not installed"
+done
+for f in libserver_starter.so libserver_starter.so.0 cmake/start_server/start_serverConfig.cmake \
+         cmake/start_server/start_serverConfigVersion.cmake; do
+  [[ -e "$libdir/$f" ]] || fail "$libdir/$f not installed"
+done
+[[ -z "$(find "$prefix" -name '*.a')" ]] || fail "a static archive was installed"
+readelf -d "$libdir/libserver_starter.so" | grep -q 'SONAME.*\[libserver_starter\.so\.0\]' ||
+  fail "libserver_starter.so has no SONAME libserver_starter.so.0"
+if readelf -d "$prefix/bin/start_server" | grep -q 'NEEDED.*libserver_starter'; then
+  fail "start_server needs libserver_starter.so at run time"
+fi
+warnings=$(MANWIDTH=80 man --warnings -l "$prefix/share/man/man1/start_server.1" 2>&1 >/dev/null)
+[[ -z "$warnings" ]] || fail "start_server.1: $warnings"
+say "ok: installed under $prefix"
+
+# A worker project using the CMake package (its RPATH finds the library).
+run consumer-configure.log cmake -S "$src/tests/packaging/consumer" -B "$tmp/consumer" \
+  -DCMAKE_PREFIX_PATH="$prefix" -DWORKER_SOURCE="$src/examples/hello_worker.cc"
+run consumer-build.log cmake --build "$tmp/consumer"
+serve_and_check "$prefix/bin/start_server" "$tmp/consumer/hello_worker"
+
+# The same worker built with pkg-config, as README.Debian shows.
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+# shellcheck disable=SC2046  # pkg-config's output is meant to be split into words
+run pkg-config-build.log c++ -std=c++20 -o "$tmp/hello_worker_pc" "$src/examples/hello_worker.cc" \
+  $(pkg-config --cflags --libs server_starter libsystemd)
+serve_and_check "$prefix/bin/start_server" "$tmp/hello_worker_pc" LD_LIBRARY_PATH="$libdir"
+say "passed"
