@@ -14,12 +14,6 @@ namespace starter {
 
 namespace {
 
-bool parse_number(std::string_view text, unsigned long& out) {
-  if (text.empty()) return false;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && ptr == text.data() + text.size();
-}
-
 std::string temp_path(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
 
 /// Creates `path` with `content` by rename from a fresh temporary file. With `lock`, the new

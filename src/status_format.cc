@@ -5,15 +5,11 @@
 
 namespace starter {
 
-namespace {
-
 bool parse_number(std::string_view text, unsigned long& out) {
   if (text.empty()) return false;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && ptr == text.data() + text.size();
 }
-
-}  // namespace
 
 namespace {
 

@@ -48,4 +48,7 @@ std::string format_status(const StatusSnapshot& status);
 /// Reads what format_status writes, and Perl's files (any order, unknown lines skipped).
 StatusSnapshot parse_status(std::string_view text);
 
+/// Strict decimal: digits only, the whole text, no sign or space (pids, generations).
+bool parse_number(std::string_view text, unsigned long& out);
+
 }  // namespace starter
