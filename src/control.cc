@@ -1,7 +1,9 @@
 #include "control.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +45,34 @@ int not_running(const std::string& pid_file) {
   return kNotRunning;
 }
 
+/// Wakes up when the status file's directory changes: start_server replaces the file by
+/// rename, which a watch on the file itself would lose. Without inotify it just sleeps a
+/// little, and the caller polls.
+class StatusWatch {
+ public:
+  explicit StatusWatch(const std::string& status_file) : fd_(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) {
+    std::string dir = status_file.substr(0, status_file.rfind('/') + 1);
+    if (fd_ && ::inotify_add_watch(fd_.get(), dir.empty() ? "." : dir.c_str(),
+                                   IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE) < 0)
+      fd_.reset();
+  }
+
+  void wait(std::chrono::milliseconds at_most) {
+    if (!fd_) {
+      std::this_thread::sleep_for(std::min(at_most, std::chrono::milliseconds(20)));
+      return;
+    }
+    pollfd pfd{fd_.get(), POLLIN, 0};
+    if (::poll(&pfd, 1, static_cast<int>(at_most.count())) <= 0) return;
+    char events[4096];
+    while (read_some(fd_.get(), events, sizeof events) > 0) {
+    }
+  }
+
+ private:
+  UniqueFd fd_;
+};
+
 }  // namespace
 
 int restart(const Config& config) {
@@ -51,15 +81,13 @@ int restart(const Config& config) {
   pid_t pid = PidFile::read_pid(config.pid_file);
   unsigned long before = newest_generation(read_status(config.status_file));
 
+  StatusWatch watch(config.status_file);  // before the HUP, so that no change is missed
   if (::kill(pid, SIGHUP) < 0) {
     log_line("failed to send SIGHUP to start_server (pid " + std::to_string(pid) + "): " + errno_text(errno));
     return kNotRunning;
   }
   auto deadline = steady_clock::now() + config.restart_timeout;
   for (;;) {
-    // Polling a small file every 20 ms is cheap, and survives the file being replaced by
-    // rename, which an inotify watch on the file itself would not.
-    std::this_thread::sleep_for(milliseconds(20));
     StatusSnapshot status = read_status(config.status_file);
     if (status.live.size() == 1 && status.live.front().generation > before) return kControlOk;
     if (!status.failure.empty() && status.failed_generation > before) {
@@ -70,13 +98,16 @@ int restart(const Config& config) {
       log_line("start_server (pid " + std::to_string(pid) + ") exited during the restart");
       return kNotRunning;
     }
-    if (steady_clock::now() >= deadline) {
+    auto now = steady_clock::now();
+    if (now >= deadline) {
       std::string serving;
       for (const auto& g : status.live) serving += " " + std::to_string(g.generation) + ":" + std::to_string(g.pid);
       log_line("restart timed out after " + std::to_string(duration_cast<seconds>(config.restart_timeout).count()) +
                "s; generations alive:" + (serving.empty() ? " none" : serving));
       return kTimedOut;
     }
+    // A dying start_server changes no file: look again at least every 100 ms.
+    watch.wait(std::min(duration_cast<milliseconds>(deadline - now) + milliseconds(1), milliseconds(100)));
   }
 }
 
