@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
-# Boots systemd 252 in a container and checks what an operator sees with units/myapp.socket
-# and units/myapp.service: socket activation, `systemctl reload` that succeeds and one that
-# fails honestly, the STATUS= line in `systemctl status`, readiness-gated reloads (a worker
-# that is ready late, one that is never ready, one that crashes before it is ready), and a
-# draining `systemctl stop`.
+# Boots systemd 252 in a container and checks what an operator sees with the example units
+# myapp.socket and myapp.service: socket activation, `systemctl reload` that succeeds and
+# one that fails honestly, the STATUS= line in `systemctl status`, readiness-gated reloads
+# (a worker that is ready late, one that is never ready, one that crashes before it is
+# ready), and a draining `systemctl stop`.
 #
-#   tests/systemd/booted_test.sh START_SERVER HELLO_WORKER
+#   [START_SERVER_DEBS=DIR] tests/systemd/booted_test.sh START_SERVER HELLO_WORKER
+#
+# With START_SERVER_DEBS, a directory that scripts/build-debs filled, the guest gets our
+# packages the way an operator does: dpkg -i of start-server, libserver-starter0 and
+# libserver-starter-dev inside the booted guest, whose dependencies the tree already holds;
+# then /usr/bin/start_server, its libraries and start_server@.service are the package's, and
+# myapp.socket/myapp.service are copied from the package's examples
+# (/usr/share/doc/start-server/examples) to /etc/systemd/system. Only the worker is
+# HELLO_WORKER copied in as /usr/bin/myapp: the package ships its source, not a binary.
+# Without START_SERVER_DEBS (or when DIR holds no start-server .deb, or one older than
+# START_SERVER, which a developer's rebuild leaves behind) START_SERVER is copied in with
+# the libraries it needs and the units come from units/ of this checkout;
+# START_SERVER_DEBS_REQUIRED=1 (CI's scripts/test) makes those cases a failure instead.
 #
 # The guest is a throw-away overlay over the tree scripts/systemd-tree builds (run that
 # first; CI's scripts/test does), booted with systemd-nspawn in a cgroup of our own, and
@@ -32,6 +44,33 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 name=ss-booted-$$
 
 [[ -x $starter && -x $worker ]] || { echo "FAIL: $starter or $worker is not an executable" >&2; exit 1; }
+
+# The packages to install, when START_SERVER_DEBS names them; none means copy mode.
+debs=()
+no_debs() {
+  if [[ ${START_SERVER_DEBS_REQUIRED:-} == 1 ]]; then
+    echo "FAIL: $* (START_SERVER_DEBS_REQUIRED=1; scripts/build-debs --nocheck DIR builds them)" >&2
+    exit 1
+  fi
+  log "$*; testing the copied $starter and units/ instead (scripts/build-debs --nocheck DIR)"
+  debs=()
+}
+if [[ -n ${START_SERVER_DEBS:-} ]]; then
+  for pkg in start-server libserver-starter0 libserver-starter-dev; do
+    found=()
+    for deb in "$START_SERVER_DEBS/${pkg}"_*.deb; do [[ -f $deb ]] && found+=("$(realpath "$deb")"); done
+    if ((${#found[@]} > 1)); then
+      echo "FAIL: several $pkg packages in $START_SERVER_DEBS: ${found[*]##*/}" >&2
+      exit 1
+    fi
+    debs+=("${found[@]}")
+  done
+  if [[ ${debs[0]:-} != */start-server_*.deb ]]; then
+    no_debs "no start-server_*.deb in START_SERVER_DEBS=$START_SERVER_DEBS"
+  elif [[ $starter -nt ${debs[0]} ]]; then
+    no_debs "${debs[0]} is older than $starter"
+  fi
+fi
 [[ $(id -u) -eq 0 ]] || skip "needs root to boot a container"
 for tool in systemd-nspawn nsenter curl ldd; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/systemd-tree installs it)"
@@ -139,7 +178,8 @@ wait_until() {
 }
 
 # Copies $1 to $2 in the guest, with any shared library it needs that the tree lacks (the
-# tree is minbase: no Boost, and no sanitizer runtimes for an instrumented build).
+# tree is minbase plus our package's dependencies: no sanitizer runtimes for an instrumented
+# build, nor a library from a build directory).
 install_binary() {
   install -m 755 "$1" "$root$2"
   local lib
@@ -158,9 +198,16 @@ if ! mount -t overlay overlay -o "lowerdir=$tree,upperdir=$work/upper,workdir=$w
   log "no overlayfs here; copying the tree"
   cp -a --reflink=auto "$tree/." "$root/"
 fi
-install_binary "$starter" /usr/bin/start_server
+# Package mode: the .debs wait in the guest for dpkg -i once it has booted.
+guest_debs=/root/start-server-debs
+if ((${#debs[@]})); then
+  mkdir -p "$root$guest_debs"
+  cp "${debs[@]}" "$root$guest_debs/"
+else
+  install_binary "$starter" /usr/bin/start_server
+  install -m 644 "$repo/units/myapp.socket" "$repo/units/myapp.service" "$root/etc/systemd/system/"
+fi
 install_binary "$worker" /usr/bin/myapp
-install -m 644 "$repo/units/myapp.socket" "$repo/units/myapp.service" "$root/etc/systemd/system/"
 # The readiness scenarios put one of these wrappers in place of /usr/bin/myapp; each runs
 # the real worker, kept as /usr/bin/myapp.real.
 cp -p "$root/usr/bin/myapp" "$root/usr/bin/myapp.real"
@@ -217,6 +264,61 @@ wait_until 20 system_is_up || { tail -n 20 "$work/console.log" >&2; fail "the gu
 log "guest booted in $(elapsed "$t_boot") s (PID 1 is host pid $guest_pid)"
 if [[ $(in_guest systemctl is-system-running 2>/dev/null || true) == degraded ]]; then
   log "note: the guest is degraded: $(in_guest systemctl --failed --plain --no-legend 2>&1 | tr '\n' ' ')"
+fi
+
+# --- package mode: install the .debs as an operator would --------------------------------
+
+# Runs "$@" in the guest with the guest's own PATH and no questions asked (maintainer scripts).
+in_guest_clean() {
+  in_guest env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 "$@"
+}
+if ((${#debs[@]})); then
+  t=$EPOCHREALTIME
+  out=$(in_guest_clean dpkg -i "${debs[@]/#*\//$guest_debs/}" 2>&1) ||
+    fail "dpkg -i ${debs[*]##*/} in the guest failed; a dependency the tree lacks belongs in the" \
+      "include list of scripts/systemd-tree (dpkg -I start-server_*.deb lists them):
+$out"
+  # shellcheck disable=SC2016 # dpkg-query's fields, not the shell's
+  installed=$(in_guest_clean dpkg-query -W -f '${Package} ${Version} ${db:Status-Status}\n' \
+    start-server libserver-starter0 libserver-starter-dev 2>&1 || true)
+  [[ $(grep -c ' installed$' <<<"$installed") == "${#debs[@]}" ]] ||
+    fail "after dpkg -i, dpkg-query says:
+$installed"
+  files=$(in_guest_clean dpkg -L start-server 2>&1) || fail "dpkg -L start-server failed: $files"
+  for f in /usr/bin/start_server /lib/systemd/system/start_server@.service \
+    /usr/share/doc/start-server/examples; do
+    grep -qx "$f" <<<"$files" || fail "dpkg -L start-server does not list $f:
+$files"
+  done
+  # The files on disk are the package's (md5sums), and the binary runs with what the
+  # package's dependencies brought into the tree.
+  out=$(in_guest_clean dpkg --verify start-server libserver-starter0 2>&1) ||
+    fail "dpkg --verify start-server libserver-starter0 failed: $out"
+  [[ -z $out ]] || fail "dpkg --verify start-server libserver-starter0 reports changed files:
+$out"
+  out=$(in_guest_clean /usr/bin/start_server --help 2>&1 >/dev/null) ||
+    fail "the installed /usr/bin/start_server does not run in the guest: $out"
+  # The example units as installed (dh_compress may gzip examples; these are small).
+  # shellcheck disable=SC2016 # expanded by the guest's sh
+  in_guest_clean sh -ec 'ex=/usr/share/doc/start-server/examples
+    for u in myapp.socket myapp.service; do
+      if [ -f "$ex/$u" ]; then cp "$ex/$u" "/etc/systemd/system/$u"
+      elif [ -f "$ex/$u.gz" ]; then zcat "$ex/$u.gz" >"/etc/systemd/system/$u"
+      else echo "no $ex/$u in the package" >&2; exit 1; fi
+    done' 2>&1 || fail "could not copy the packaged example units to /etc/systemd/system"
+  in_guest systemctl daemon-reload || fail "systemctl daemon-reload after dpkg -i failed"
+  # The instance template is installed where systemd finds it, and neither enabled nor started.
+  out=$(in_guest systemctl cat start_server@.service 2>&1) || fail "systemctl cat start_server@.service: $out"
+  [[ $(head -n1 <<<"$out") == "# /lib/systemd/system/start_server@.service" ]] ||
+    fail "systemctl cat start_server@.service shows another file than the package's:
+$out"
+  enabled=$(in_guest systemctl is-enabled start_server@.service 2>&1 || true)
+  [[ $enabled == disabled ]] || fail "start_server@.service is '$enabled' after dpkg -i; want disabled"
+  units=$(in_guest systemctl list-units --all --plain --no-legend 'start_server@*' 2>&1 || true)
+  [[ -z $units ]] || fail "start_server@ instances exist after dpkg -i: $units"
+  log "installed ${debs[*]##*/} with dpkg -i;" \
+    "start_server@.service present and disabled; myapp units from the package's examples ($(elapsed "$t") s)"
 fi
 
 # --- the scenarios -----------------------------------------------------------------------
@@ -314,9 +416,10 @@ log "e: pass: generation $old served until generation $gen was ready; reload ret
 # f: a new generation that never becomes ready. With the shipped --ready-timeout=30 this
 # would take half a minute; a drop-in makes it 3 s, the rest of ExecStart= as shipped.
 t=$EPOCHREALTIME
-exec_start=$(awk '/^ExecStart=/ { on = 1 } on { print; if (!/\\$/) exit }' "$repo/units/myapp.service")
+# The unit as the guest has it (the package's example, or units/ in copy mode).
+exec_start=$(awk '/^ExecStart=/ { on = 1 } on { print; if (!/\\$/) exit }' "$root/etc/systemd/system/myapp.service")
 override=$(sed 's/--ready-timeout=30/--ready-timeout=3/' <<<"$exec_start")
-[[ $override == *--ready-timeout=3* ]] || fail "f: units/myapp.service has no --ready-timeout=30 to shorten: $exec_start"
+[[ $override == *--ready-timeout=3* ]] || fail "f: myapp.service has no --ready-timeout=30 to shorten: $exec_start"
 in_guest mkdir -p /etc/systemd/system/myapp.service.d
 printf '[Service]\nExecStart=\n%s\n' "$override" | in_guest sh -c 'cat >/etc/systemd/system/myapp.service.d/override.conf'
 use_worker /usr/bin/myapp.real || fail "f: could not restore the real worker"
