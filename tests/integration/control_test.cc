@@ -81,7 +81,9 @@ TEST(Restart, IsQuickWithZeroInterval) {
     auto r = run_starter(d.restart_args(), 10s);
     EXPECT_EQ(r.status, 0) << r.text();
     EXPECT_LT(r.elapsed_ms, 900) << "--restart polls with a 1-second floor (ours must not)";
-    auto ready = d.report.find("ready", gen);
+    // With --interval=0 a generation is up the moment it is spawned, so --restart may
+    // rightly return before the worker has written its report: wait for that, not for time.
+    auto ready = d.report.wait_for("ready", gen);
     ASSERT_TRUE(ready) << d.starter.output();
     EXPECT_EQ(read_status_file(d.status), (Status{{gen, ready->pid}}));
   }
