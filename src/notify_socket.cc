@@ -50,7 +50,10 @@ std::optional<std::string> NotifyMessage::get(const std::string& name) const {
 NotifyMessage parse_notify_message(std::string_view datagram, pid_t sender) {
   NotifyMessage message;
   message.sender = sender;
-  if (datagram.size() > kMaxMessage) message.malformed = true;
+  if (datagram.size() > kMaxMessage) {
+    message.malformed = true;
+    return message;
+  }
   while (!datagram.empty()) {
     std::size_t nl = datagram.find('\n');
     std::string_view line = datagram.substr(0, nl);
@@ -119,7 +122,12 @@ std::vector<NotifyMessage> NotifySocket::receive() {
     }
     std::size_t size = static_cast<std::size_t>(n);
     NotifyMessage message = parse_notify_message(std::string_view(buf, std::min(size, sizeof buf)), sender);
-    if (size > kMaxMessage || (msg.msg_flags & MSG_TRUNC)) message.malformed = true;
+    // As systemd does: a datagram too large to read whole is dropped whole, never acted on
+    // from whatever part of it fitted.
+    if (size > kMaxMessage || (msg.msg_flags & MSG_TRUNC)) {
+      message.malformed = true;
+      message.fields.clear();
+    }
     out.push_back(std::move(message));
   }
 }
