@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "error.h"
+#include "starter_env.h"
 
 namespace starter {
 
@@ -25,7 +26,7 @@ std::string_view trim(std::string_view s) {
 }
 
 [[noreturn]] void invalid(std::string_view value, std::string_view why) {
-  throw UsageError("--port: invalid value '" + std::string(value) + "': " + std::string(why));
+  throw UsageError("--port: invalid value " + quote(value) + ": " + std::string(why));
 }
 
 std::uint16_t parse_port_number(std::string_view digits, std::string_view value) {
@@ -71,15 +72,12 @@ ListenSpec parse_port(std::string_view raw) {
   }
   spec.port = parse_port_number(port_part, raw);
 
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-    if (host.find(':') == std::string_view::npos) {
-      spec.host = std::string(host);  // "[name]" is Perl's way of writing a plain host
-      return spec;
-    }
-  }
+  // "[name]" is Perl's way of writing any host; the brackets matter only for IPv6.
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  // A key must survive SERVER_STARTER_PORT: no ';' between entries, no '=' before the fd.
   for (char c : host)
-    if (std::isspace(static_cast<unsigned char>(c)) || c == '[' || c == ']' || c == ';' || c == '/')
+    if (std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c)) || c == '[' ||
+        c == ']' || c == ';' || c == '/' || c == '=')
       invalid(raw, "bad character in host");
   if (host.find(':') != std::string_view::npos) {
     in6_addr addr{};
@@ -92,7 +90,7 @@ ListenSpec parse_port(std::string_view raw) {
 
 ListenSpec parse_path(std::string_view value) {
   auto fail = [&](std::string_view why) -> ListenSpec {
-    throw UsageError("--path: invalid value '" + std::string(value) + "': " + std::string(why));
+    throw UsageError("--path: invalid value " + quote(value) + ": " + std::string(why));
   };
   if (value.empty()) return fail("empty path");
   if (value.size() > max_unix_path())

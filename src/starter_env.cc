@@ -18,7 +18,6 @@ std::string encode_server_starter_port(const std::vector<PortEntry>& entries) {
 
 namespace {
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 bool parse_fd(std::string_view text, int& fd) {
   if (text.empty() || text.size() > 10) return false;
@@ -33,6 +32,21 @@ bool parse_fd(std::string_view text, int& fd) {
 
 }  // namespace
 
+std::string quote(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "'";
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "'";
+}
+
 PortDecodeResult decode_server_starter_port(std::string_view value) {
   PortDecodeResult result;
   if (value.empty()) return result;
@@ -43,15 +57,15 @@ PortDecodeResult decode_server_starter_port(std::string_view value) {
     std::string_view entry = value.substr(start, end == std::string_view::npos ? value.npos : end - start);
     std::size_t eq = entry.rfind('=');
     if (entry.empty()) {
-      result.error = "empty entry in " + quoted(value);
+      result.error = "empty entry in " + quote(value);
     } else if (eq == std::string_view::npos) {
-      result.error = "entry " + quoted(entry) + " has no '=FD'";
+      result.error = "entry " + quote(entry) + " has no '=FD'";
     } else if (eq == 0) {
-      result.error = "entry " + quoted(entry) + " has no address before '='";
+      result.error = "entry " + quote(entry) + " has no address before '='";
     } else {
       int fd = -1;
       if (!parse_fd(entry.substr(eq + 1), fd))
-        result.error = "entry " + quoted(entry) + " has a bad file descriptor " + quoted(entry.substr(eq + 1));
+        result.error = "entry " + quote(entry) + " has a bad file descriptor " + quote(entry.substr(eq + 1));
       else
         result.entries.push_back({std::string(entry.substr(0, eq)), fd});
     }

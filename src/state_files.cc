@@ -77,11 +77,11 @@ pid_t PidFile::read_pid(const std::string& path) {
   } catch (const SysError& e) {
     throw UsageError("cannot read pid file " + path + ": " + errno_text(e.code().value()));
   }
-  unsigned long pid = 0;
+  pid_t pid = 0;
   std::string_view first(text);
   first = first.substr(0, first.find('\n'));
-  if (!parse_number(first, pid) || pid < 1) throw UsageError("pid file " + path + " holds no pid");
-  return static_cast<pid_t>(pid);
+  if (!parse_pid(first, pid)) throw UsageError("pid file " + path + " holds no pid");
+  return pid;
 }
 
 bool PidFile::is_locked(const std::string& path) {

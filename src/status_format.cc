@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <climits>
 
 namespace starter {
 
@@ -35,6 +36,13 @@ unsigned long generation_prefix(std::string_view text, std::string_view* rest = 
 
 }  // namespace
 
+bool parse_pid(std::string_view text, pid_t& out) {
+  unsigned long value = 0;
+  if (!parse_number(text, value) || value < 1 || value > static_cast<unsigned long>(INT_MAX)) return false;
+  out = static_cast<pid_t>(value);
+  return true;
+}
+
 std::string format_status(const StatusSnapshot& status) {
   std::string out;
   for (const auto& g : status.live) out += std::to_string(g.generation) + ":" + std::to_string(g.pid) + "\n";
@@ -63,19 +71,19 @@ StatusSnapshot parse_status(std::string_view text) {
     std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
     std::string_view name = line.substr(0, colon), value = line.substr(colon + 1);
-    unsigned long gen = 0, pid = 0;
+    unsigned long gen = 0;
+    pid_t pid = 0;
     if (name == "starting") {
       std::string_view rest;
       gen = generation_prefix(value, &rest);
-      if (gen && rest.substr(0, 4) == "pid " && parse_number(rest.substr(4), pid))
-        status.starting = GenerationPid{gen, static_cast<pid_t>(pid)};
+      if (gen && rest.substr(0, 4) == "pid " && parse_pid(rest.substr(4), pid)) status.starting = GenerationPid{gen, pid};
     } else if (name == "reload-failed") {
       if ((gen = generation_prefix(value))) {
         status.failed_generation = gen;
         status.failure = std::string(value);
       }
-    } else if (parse_number(name, gen) && parse_number(value, pid)) {
-      status.live.push_back({gen, static_cast<pid_t>(pid)});
+    } else if (parse_number(name, gen) && parse_pid(value, pid)) {
+      status.live.push_back({gen, pid});
     }
   }
   std::sort(status.live.begin(), status.live.end(),

@@ -51,4 +51,8 @@ StatusSnapshot parse_status(std::string_view text);
 /// Strict decimal: digits only, the whole text, no sign or space (pids, generations).
 bool parse_number(std::string_view text, unsigned long& out);
 
+/// A pid: strict decimal from 1 to INT_MAX. Anything larger would wrap to a negative pid_t,
+/// and kill(-1, ...) signals every process we may signal.
+bool parse_pid(std::string_view text, pid_t& out);
+
 }  // namespace starter

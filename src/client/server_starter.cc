@@ -11,7 +11,6 @@ namespace server_starter {
 
 namespace {
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 // The same wording for both variables, so a user who runs a worker by hand learns why.
 [[noreturn]] void throw_unset(const char* variable) {
@@ -86,7 +85,7 @@ unsigned long generation() {
   // spaces, which strtoul would let through.
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
   if (!is_decimal(text) || ec != std::errc() || end != text.data() + text.size())
-    throw Error(std::string(starter::kGenerationVariable) + ": " + quoted(text) +
+    throw Error(std::string(starter::kGenerationVariable) + ": " + starter::quote(text) +
                 " is not a decimal number");
   return number;
 }

@@ -70,7 +70,8 @@ TEST(ParsePort, InvalidValuesAreUsageErrorsNamingTheValue) {
       "1.2.3.4:", ":80",      "[zz::1]:80", "zz::1:80",      "8080=1",
       "8080=2",   "8080=x",   "8080=",      "8080=-3",       "host with space:80",
       "u",        "uu80",     "80u",        "127.0.0.1:80x", "[::1]",
-      "[::1]:",   "8080=5=6", "a;b:80",
+      "[::1]:",   "8080=5=6", "a;b:80",        "[a;b]:80",      "[x/y]:80",
+      "a=b:80=5", "[lo1]]:0=7",
   };
   for (const std::string& value : cases) {
     SCOPED_TRACE("--port=" + value);
@@ -84,6 +85,25 @@ TEST(ParsePort, InvalidValuesAreUsageErrorsNamingTheValue) {
       EXPECT_EQ(what.find('\n'), std::string::npos) << "one line: " << what;
     }
   }
+}
+
+// Found by fuzz_listen_spec: the value is quoted in the message, and a newline in it must
+// not break the one-line rule.
+TEST(ParsePort, ControlCharactersInTheValueAreEscapedInTheMessage) {
+  try {
+    parse_port("80\n80");
+    ADD_FAILURE() << "accepted";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'80\\x0a80'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ParsePort, BracketedNameIsAPlainHost) {
+  ListenSpec spec = parse_port("[localhost]:80");
+  EXPECT_EQ(spec.host, "localhost");
+  EXPECT_FALSE(spec.ipv6);
+  EXPECT_EQ(spec.key(), "localhost:80");
 }
 
 TEST(ParsePath, AcceptsAPath) {

@@ -121,12 +121,14 @@ TEST(SpawnProcess, NonExecutableFileReportsEacces) {
 }
 
 TEST(SpawnProcess, ChdirFailureIsReported) {
+  TempDir dir;
+  std::string missing = dir.path() + "/missing";  // certainly absent, unlike any fixed path
   SpawnRequest req = shell("exit 0");
-  req.dir = "/nonexistent/dir";
+  req.dir = missing;
   SpawnResult r = spawn_process(req, kUntouchedMask);
   ASSERT_GT(r.pid, 0);
   EXPECT_EQ(r.error, ENOENT);
-  EXPECT_EQ(r.failed_step, "chdir(/nonexistent/dir)");
+  EXPECT_EQ(r.failed_step, "chdir(" + missing + ")");
   EXPECT_EQ(WEXITSTATUS(wait_for(r.pid)), 255);
 }
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <optional>
 #include <set>
 #include <string>
@@ -61,6 +62,19 @@ TEST(PidFile, CreateWritesOurPidAndHoldsTheLock) {
   }
   EXPECT_FALSE(exists_no_follow(path)) << "removed when the owner goes away";
   EXPECT_FALSE(PidFile::is_locked(path));
+}
+
+// A pid that wraps to -1 would make --stop send kill(-1, SIGTERM): every process.
+TEST(PidFile, ReadPidRefusesWhatIsNotAPositivePid) {
+  TempDir dir;
+  std::string path = dir / "p.pid";
+  for (const char* text : {"4294967295\n", "2147483648\n", "0\n", "-1\n", "\n", "12 \n"}) {
+    SCOPED_TRACE(text);
+    std::ofstream(path) << text;
+    EXPECT_THROW(PidFile::read_pid(path), UsageError);
+  }
+  std::ofstream(path) << "2147483647\n";
+  EXPECT_EQ(PidFile::read_pid(path), 2147483647);
 }
 
 TEST(PidFile, SecondCreateIsRefusedWhileTheLockIsHeld) {

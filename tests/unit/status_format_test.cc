@@ -104,6 +104,13 @@ TEST(ParseStatus, UnknownLinesAreSkipped) {
   EXPECT_EQ(s.failure, "");
 }
 
+// Found by fuzz_status: a pid above INT_MAX wrapped to a negative pid_t.
+TEST(ParseStatus, PidsBeyondPidTAreSkipped) {
+  StatusSnapshot s = parse_status("1:2147483648\n2:4294967295\n3:2147483647\nstarting:generation 4 pid 4294967296\n");
+  EXPECT_EQ(s.live, (std::vector<GenerationPid>{{3, 2147483647}}));
+  EXPECT_FALSE(s.starting);
+}
+
 TEST(ParseStatus, EmptyText) { EXPECT_EQ(parse_status(""), StatusSnapshot{}); }
 
 TEST(ParseStatus, ReloadFailedLineAnywhere) {

@@ -35,7 +35,7 @@ using Statuses = std::vector<StatusSnapshot>;
 using Spawns = std::vector<unsigned long>;
 
 const TimePoint t0 = TimePoint{} + 1000s;
-constexpr pid_t kPid1 = 101, kPid2 = 102, kPid3 = 103, kPid4 = 104, kStranger = 999;
+constexpr pid_t kPid1 = 101, kPid2 = 102, kPid3 = 103, kStranger = 999;
 constexpr int kExit0 = 0;           // raw wait status of exit(0)
 constexpr int kExit1 = 1 << 8;      // exit(1)
 constexpr int kExit255 = 255 << 8;  // exit(255): what a child whose exec failed reports
