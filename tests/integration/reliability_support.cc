@@ -1,0 +1,140 @@
+#include "reliability_support.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+
+#include "activation.h"
+
+namespace itest {
+
+// ---- small helpers ---------------------------------------------------------------------
+
+std::vector<std::string> open_fds_of(pid_t pid) {
+  std::vector<std::string> out;
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    out.push_back(std::string(e->d_name) + " -> " + fd_identity(pid, std::atoi(e->d_name)));
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += "  " + l + "\n";
+  return out;
+}
+
+long uid_of(pid_t pid) {
+  std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("Uid:", 0) == 0) return std::atol(line.c_str() + 4);
+  return -1;
+}
+
+std::string send_datagram(const std::string& socket, const std::string& message,
+                          const std::vector<int>& fds) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket.empty() || socket.size() >= sizeof addr.sun_path) return "bad socket '" + socket + "'";
+  std::memcpy(addr.sun_path, socket.data(), socket.size());
+  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::strerror(errno);
+  iovec iov{const_cast<char*>(message.data()), message.size()};
+  msghdr msg{};
+  msg.msg_name = &addr;
+  msg.msg_namelen = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket.size());
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  std::vector<char> control;
+  if (!fds.empty()) {
+    control.resize(CMSG_SPACE(sizeof(int) * fds.size()));
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
+  std::string error = sendmsg(fd, &msg, MSG_NOSIGNAL) < 0 ? std::strerror(errno) : "";
+  close(fd);
+  return error;
+}
+
+// ---- running as another user -------------------------------------------------------------
+
+void become_nobody_in_child() {
+  if (syscall(SYS_setgroups, 0, nullptr) != 0 ||
+      syscall(SYS_setresgid, kNogroup, kNogroup, kNogroup) != 0 ||
+      syscall(SYS_setresuid, kNobody, kNobody, kNobody) != 0)
+    _exit(120);
+}
+
+std::string nobody_unavailable() {
+  if (geteuid() != 0) return "the test does not run as root, so it cannot become nobody";
+  if (access(kSetpriv.c_str(), X_OK) != 0) return kSetpriv + " (util-linux) is missing";
+  const char* starter = kStarter.c_str();
+  const char* worker = kFakeWorker.c_str();
+  int rc =
+      as_nobody([&] { return access(starter, X_OK) == 0 && access(worker, X_OK) == 0 ? 0 : 1; });
+  if (rc == 120) return "setresuid(nobody) fails here";
+  if (rc != 0)
+    return "nobody cannot execute " + kStarter + " or " + kFakeWorker +
+           " (a directory on the way is private)";
+  return "";
+}
+
+std::vector<std::string> as_nobody_args(const std::vector<std::string>& starter_args) {
+  return concat({"--reuid=" + std::to_string(kNobody), "--regid=" + std::to_string(kNogroup),
+                 "--clear-groups", "--", kStarter},
+                starter_args);
+}
+
+std::string nobody_dir(const TempDir& dir) {
+  chmod(dir.path().c_str(), 0711);
+  std::string sub = dir / "nobody";
+  make_dir(sub);
+  if (chown(sub.c_str(), kNobody, kNogroup) != 0) throw std::runtime_error("chown " + sub);
+  return sub;
+}
+
+// ---- a launcher that hands sockets over the way a socket manager does ---------------------
+
+std::unique_ptr<StarterProcess> launch(const TempDir& dir, const std::vector<int>& sockets,
+                                       const std::string& exports,
+                                       const std::vector<std::string>& argv) {
+  std::string moves, closes;
+  std::vector<int> staged;
+  for (size_t i = 0; i < sockets.size(); ++i) {
+    int fd = fcntl(sockets[i], F_DUPFD_CLOEXEC, 100);
+    staged.push_back(fd);
+    moves += " " + std::to_string(3 + i) + "<&" + std::to_string(fd);
+    closes += " " + std::to_string(fd) + "<&-";
+  }
+  std::string script = sockets.empty() ? "" : "exec" + moves + closes + " || exit 125; ";
+  script += exports + " exec \"$@\"";
+  auto process = std::make_unique<StarterProcess>(dir, concat({"-c", script, "launcher"}, argv),
+                                                  std::vector<std::string>{}, staged, "/bin/bash");
+  for (int fd : staged) close(fd);
+  return process;
+}
+
+}  // namespace itest
