@@ -11,6 +11,10 @@
 # packages of scripts/install-deps --test; exits 77 (skipped) without the tools or root.
 # It leaves the machine's packages as it found them, also when it fails.
 set -euo pipefail
+
+# grep that reads its whole input: `cmd | grep -q` lets cmd die of SIGPIPE when grep stops at
+# the first match, and pipefail then fails the pipeline although it matched.
+grep_all() { grep "$@" >/dev/null; }
 src=$(cd "$1" && pwd)
 . "$src/tests/packaging/lib.sh"
 
@@ -79,10 +83,10 @@ grep '^[EWI]:' "$tmp/lintian.log" >&2 || true
 
 # ---- checks while ours is installed ----
 check_diverted() {
-  dpkg-divert --list '/usr/bin/start_server' | grep -qx \
+  dpkg-divert --list '/usr/bin/start_server' | grep_all -x \
     'diversion of /usr/bin/start_server to /usr/bin/start_server.perl by start-server' ||
     fail "no diversion of /usr/bin/start_server: $(dpkg-divert --list '*start_server*')"
-  /usr/bin/start_server --version | grep -q '^start_server .* (Server::Starter 0.35 compatible)$' ||
+  /usr/bin/start_server --version | grep_all '^start_server .* (Server::Starter 0.35 compatible)$' ||
     fail "/usr/bin/start_server is not ours"
 }
 check_perl_modules() {
@@ -93,7 +97,7 @@ check_perl() {
   check_perl_modules
   [[ "$(/usr/bin/start_server.perl --version)" == 0.35 ]] || fail "start_server.perl is not Perl's"
   # dpkg -S lists the diversion, then both owners of the path (in either order).
-  dpkg -S /usr/bin/start_server | grep -qE '^([a-z-]+, )?libserver-starter-perl(, [a-z-]+)?: /usr/bin/start_server$' ||
+  dpkg -S /usr/bin/start_server | grep_all -E '^([a-z-]+, )?libserver-starter-perl(, [a-z-]+)?: /usr/bin/start_server$' ||
     fail "dpkg -S: $(dpkg -S /usr/bin/start_server)"
 }
 
@@ -108,8 +112,8 @@ say "ok: installed beside libserver-starter-perl; $(dpkg -S /usr/bin/start_serve
 example=/usr/share/doc/start-server/examples/hello_worker.cc
 # shellcheck disable=SC2046  # pkg-config's output is meant to be split into words
 run pkg-config.log c++ -std=c++20 -o "$tmp/hello_worker" "$example" $(pkg-config --cflags --libs server_starter libsystemd)
-ldd "$tmp/hello_worker" | grep -qE "libserver_starter\.so\.0 => /(usr/)?lib/" || fail "hello_worker: $(ldd "$tmp/hello_worker")"
-! ldd /usr/bin/start_server | grep -q libserver_starter || fail "start_server links libserver_starter.so"
+ldd "$tmp/hello_worker" | grep_all -E "libserver_starter\.so\.0 => /(usr/)?lib/" || fail "hello_worker: $(ldd "$tmp/hello_worker")"
+! ldd /usr/bin/start_server | grep_all libserver_starter || fail "start_server links libserver_starter.so"
 serve_and_check /usr/bin/start_server "$tmp/hello_worker"
 run cmake.log cmake -S "$src/tests/packaging/consumer" -B "$tmp/consumer" -DWORKER_SOURCE="$example"
 run cmake-build.log cmake --build "$tmp/consumer"

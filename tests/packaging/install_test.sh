@@ -8,6 +8,10 @@
 # Usage: install_test.sh SOURCE_DIR
 # Exits 77 (skipped) without help2man, curl, python3 or a C++ compiler.
 set -euo pipefail
+
+# grep that reads its whole input: `cmd | grep -q` lets cmd die of SIGPIPE when grep stops at
+# the first match, and pipefail then fails the pipeline although it matched.
+grep_all() { grep "$@" >/dev/null; }
 src=$(cd "$1" && pwd)
 . "$src/tests/packaging/lib.sh"
 for tool in help2man curl python3 c++; do
@@ -41,9 +45,9 @@ for f in libserver_starter.so libserver_starter.so.0 cmake/start_server/start_se
   [[ -e "$libdir/$f" ]] || fail "$libdir/$f not installed"
 done
 [[ -z "$(find "$prefix" -name '*.a')" ]] || fail "a static archive was installed"
-readelf -d "$libdir/libserver_starter.so" | grep -q 'SONAME.*\[libserver_starter\.so\.0\]' ||
+readelf -d "$libdir/libserver_starter.so" | grep_all 'SONAME.*\[libserver_starter\.so\.0\]' ||
   fail "libserver_starter.so has no SONAME libserver_starter.so.0"
-if readelf -d "$prefix/bin/start_server" | grep -q 'NEEDED.*libserver_starter'; then
+if readelf -d "$prefix/bin/start_server" | grep_all 'NEEDED.*libserver_starter'; then
   fail "start_server needs libserver_starter.so at run time"
 fi
 warnings=$(MANWIDTH=80 man --warnings -l "$prefix/share/man/man1/start_server.1" 2>&1 >/dev/null)
