@@ -190,3 +190,230 @@ def markdown_table(header, rows):
              "|" + "|".join("---" if i == 0 else "--:" for i in range(len(header))) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+# ---- processes (bench/run) ----------------------------------------------------------------
+
+def starter_env(extra=None):
+    """Our environment without anything of an outer systemd or start_server, plus `extra`."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("NOTIFY_SOCKET", "LISTEN_", "WATCHDOG_", "SERVER_STARTER_"))}
+    env.update(extra or {})
+    return env
+
+
+def raise_nofile():
+    """Lifts the soft RLIMIT_NOFILE to the hard one (for 1,000 listeners); returns both."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def free_port(host="127.0.0.1"):
+    """A TCP port the kernel just handed out; nothing else on this machine should take it
+    before start_server binds it again (SO_REUSEADDR)."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def proc_stat(pid):
+    """/proc/PID/stat fields after the command name: [state, ppid, ...] (field 3 onwards),
+    or None when the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()
+
+
+def cpu_ticks(pid):
+    """utime + stime of pid in clock ticks (os.sysconf('SC_CLK_TCK') per second)."""
+    f = proc_stat(pid)
+    return None if f is None else int(f[11]) + int(f[12])
+
+
+def start_time(pid):
+    f = proc_stat(pid)
+    return None if f is None else int(f[19])
+
+
+def status_field(pid, name):
+    """A field of /proc/PID/status, as text (e.g. 'VmRSS' -> '1234 kB'), or None."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(name + ":"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def rss_kib(pid):
+    value = status_field(pid, "VmRSS")
+    return int(value.split()[0]) if value else None
+
+
+def fd_count(pid):
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
+
+
+def children(pid):
+    """[(pid, state)] of the processes whose parent is pid, zombies included."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            f = proc_stat(int(entry))
+            if f is not None and int(f[1]) == pid:
+                found.append((int(entry), f[0]))
+    return found
+
+
+def descendants(pid):
+    """[(pid, start time)] of every process below pid, for stopping them by pid later."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            f = proc_stat(int(entry))
+            if f is not None:
+                parents.setdefault(int(f[1]), []).append((int(entry), int(f[19])))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child[0])
+    return found
+
+
+def read_status(path):
+    """[(generation, pid)] from a status file; ours adds lines of other shapes, skipped."""
+    import re
+    try:
+        text = Path(path).read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [(int(m[1]), int(m[2])) for m in
+            (re.match(r"^(\d+):(\d+)$", line) for line in text.splitlines()) if m]
+
+
+class Supervisor:
+    """One start_server (ours or Perl's) run by bench/run, in a session of its own, its output
+    in a log file. stop() sends SIGTERM and, should it linger, SIGKILL to it and then to each
+    process that was below it, by pid (checked against its start time, so a reused pid is
+    never hit)."""
+
+    def __init__(self, argv, log_path, env=None, preexec_fn=None):
+        self.argv, self.log_path = [str(a) for a in argv], Path(log_path)
+        self.env = starter_env() if env is None else env
+        self.preexec_fn = preexec_fn
+        self.proc = None
+
+    def start(self):
+        with open(self.log_path, "ab") as out:
+            out.write(("$ " + " ".join(self.argv) + "\n").encode())
+            out.flush()
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=subprocess.STDOUT, env=self.env,
+                                         start_new_session=True, preexec_fn=self.preexec_fn)
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def check_alive(self):
+        if not self.alive():
+            raise RuntimeError(f"start_server exited with {self.proc.returncode}: {self.tail()}")
+        return True
+
+    def stop(self, timeout_s=20.0):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        below = descendants(self.proc.pid)
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            say(f"start_server (pid {self.proc.pid}) still running {timeout_s:.0f} s after "
+                "SIGTERM; SIGKILL to it and its workers")
+            self.proc.kill()
+            self.proc.wait()
+        deadline = time.monotonic() + 5
+        for pid, started in below:  # workers that outlived it (they should not)
+            while start_time(pid) == started and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if start_time(pid) == started:
+                try:
+                    os.kill(pid, 9)
+                except ProcessLookupError:
+                    pass
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def tail(self, lines=8):
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def fmt_count(value):
+    if value is None:
+        return "–"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.1f}"
+    return f"{int(value):,}".replace(",", " ")
+
+
+def fmt_summary_count(values, failed=0):
+    """'median (min–max)' of counts."""
+    s = summary(values)
+    if s is None:
+        text = "–"
+    elif s[1] == s[2]:
+        text = fmt_count(s[0])
+    else:
+        text = f"{fmt_count(s[0])} ({fmt_count(s[1])}–{fmt_count(s[2])})"
+    return text + (f", {failed} failed" if failed else "")
+
+
+# ---- what each part of bench/run hands back -----------------------------------------------
+
+class Section:
+    """One part of bench/run's summary: its Markdown, the targets it checked as
+    (target, met: True/False/None for not measured, detail), and harness failures (a run
+    that could not be measured at all: bench/run then exits 1)."""
+
+    def __init__(self, title):
+        self.title, self.lines, self.targets, self.failures = title, [], [], []
+
+    def add(self, *lines):
+        self.lines.extend(lines)
+
+    def table(self, header, rows, note=None):
+        if note:
+            self.lines.extend([note, ""])
+        self.lines.extend([markdown_table(header, rows), ""])
+
+    def target(self, name, met, detail):
+        self.targets.append((name, met, detail))
+
+    def fail(self, message):
+        say(message)
+        self.failures.append(message)
+
+    def markdown(self):
+        return "\n".join([f"## {self.title}", ""] + self.lines)
