@@ -40,6 +40,7 @@ struct Config {
   std::string envdir;
 
   Millis restart_timeout = Seconds(60);  ///< how long --restart waits (ours)
+  Millis stop_timeout = Seconds(60);     ///< how long --stop waits; 0: for ever (ours)
 
   /// What makes a new generation "up" (ours): surviving --interval (Perl), or READY=1 sent
   /// through its own NOTIFY_SOCKET.
@@ -48,6 +49,7 @@ struct Config {
   Millis ready_timeout = Seconds(60);  ///< --ready=notify: killed if not ready by then
   Millis drain_timeout{0};             ///< SIGKILL a signalled worker after this; 0: never
   Millis backoff_max = Seconds(60);    ///< cap of the pause between failed starts
+  bool reload_retry = true;  ///< after a failed reload keep starting new generations (Perl)
 
   /// Variables Perl's start_server exports to workers for the options above
   /// (ENVDIR, ENABLE_AUTO_RESTART, KILL_OLD_DELAY, AUTO_RESTART_INTERVAL).

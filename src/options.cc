@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "signal_names.h"
+#include "starter_env.h"
 
 namespace po = boost::program_options;
 
@@ -42,8 +43,10 @@ constexpr const char* kEpilogue =
     "  0  after a shutdown by signal, and for a successful --restart or --stop\n"
     "  1  bad usage, or a setup failure\n"
     "  2  --restart: the new generation failed\n"
-    "  3  --restart: start_server is not running, or exited\n"
-    "  4  --restart: --restart-timeout passed\n"
+    "  3  --restart, --stop: start_server is not running, or exited\n"
+    "  4  --restart, --stop: --restart-timeout or --stop-timeout passed\n"
+    "  5  --restart, --stop: the pid in the file is not the lock holder as seen from\n"
+    "     here (another pid namespace): nothing was signalled\n"
     "\n"
     "Environment:\n"
     "  ENVDIR, ENABLE_AUTO_RESTART, KILL_OLD_DELAY and AUTO_RESTART_INTERVAL stand\n"
@@ -83,6 +86,10 @@ po::options_description describe_options() {
      "(default: 0)")
     ("backoff-max", po::value<int>()->value_name("SECONDS"),
      "failed starts in a row are retried after --interval, doubling up to this (default: 60)")
+    ("reload-retry", po::value<std::string>()->value_name("on|off"),
+     "after a reload whose new generation failed, keep starting new generations (after "
+     "--interval, backing off up to --backoff-max) until one is up, as Perl's start_server "
+     "does ('on'), or keep the serving generation until the next HUP ('off') (default: on)")
     ("signal-on-hup", po::value<std::string>()->value_name("SIGNAL"),
      "signal sent to the old generation once a new one has started (default: TERM)")
     ("signal-on-term", po::value<std::string>()->value_name("SIGNAL"),
@@ -108,6 +115,8 @@ po::options_description describe_options() {
      "alone (needs --pid-file and --status-file)")
     ("restart-timeout", po::value<int>()->value_name("SECONDS"), "seconds --restart waits at most (default: 60)")
     ("stop", po::bool_switch(), "ask the start_server of --pid-file to stop, and wait until it has")
+    ("stop-timeout", po::value<int>()->value_name("SECONDS"),
+     "seconds --stop waits at most; 0 waits for ever (default: 60)")
     ("help", po::bool_switch(), "print this help and exit")
     ("version", po::bool_switch(), "print the version and exit");
   // clang-format on
@@ -235,6 +244,7 @@ Config parse_options(const std::vector<std::string>& args, const std::map<std::s
   config.pid_file = text("pid-file");
   config.status_file = text("status-file");
   if (vm.count("restart-timeout")) config.restart_timeout = seconds_option(vm, "restart-timeout", 1);
+  if (vm.count("stop-timeout")) config.stop_timeout = seconds_option(vm, "stop-timeout", 0);
   if (flag("restart")) {
     if (config.pid_file.empty() || config.status_file.empty())
       throw UsageError("--restart option requires --pid-file and --status-file to be set as well");
@@ -288,6 +298,12 @@ Config parse_options(const std::vector<std::string>& args, const std::map<std::s
   if (vm.count("ready-timeout")) config.ready_timeout = seconds_option(vm, "ready-timeout", 1);
   if (vm.count("drain-timeout")) config.drain_timeout = seconds_option(vm, "drain-timeout", 0);
   if (vm.count("backoff-max")) config.backoff_max = seconds_option(vm, "backoff-max", 1);
+  if (vm.count("reload-retry")) {
+    std::string mode = text("reload-retry");
+    if (mode != "on" && mode != "off")
+      throw UsageError("--reload-retry: unknown value " + quote(mode) + " (expected 'on' or 'off')");
+    config.reload_retry = mode == "on";
+  }
   if (vm.count("signal-on-hup")) config.signal_on_hup = parse_signal_name("signal-on-hup", text("signal-on-hup"));
   if (vm.count("signal-on-term")) config.signal_on_term = parse_signal_name("signal-on-term", text("signal-on-term"));
 

@@ -14,9 +14,14 @@
 /// A generation is "up" when it has survived --interval (Perl's probation) or, with
 /// --ready=notify, when it has sent READY=1 (within --ready-timeout, or it is killed). A
 /// reload whose new generation fails leaves the current one serving, untouched, and is
-/// reported failed. A first start that fails is retried with an exponential back-off
-/// (capped at --backoff-max). A signalled worker still alive after --drain-timeout gets
-/// SIGKILL.
+/// reported failed; with --reload-retry (Perl's way, the default) new generations keep being
+/// started after it, with the same back-off as failed first starts (--interval doubling up
+/// to --backoff-max), until one is up. A signalled worker still alive after --drain-timeout
+/// gets SIGKILL.
+///
+/// A worker whose process exits 0 while processes it started live on (it daemonized, so
+/// they were reparented to us: event::Adopted) goes on as those processes. When it exits
+/// otherwise, what it left behind is signalled and awaited, never left running.
 
 #include <sys/types.h>
 
@@ -48,6 +53,7 @@ struct SupervisorSettings {
   Millis ready_timeout = Seconds(60);  ///< --ready=notify only
   Millis drain_timeout{0};             ///< 0: never SIGKILL (Perl)
   Millis backoff_max = Seconds(60);
+  bool reload_retry = true;  ///< a failed reload is retried (Perl); false: final until the next HUP
 
   static SupervisorSettings from(const Config& config);
 };
@@ -63,13 +69,15 @@ struct Spawned {                  ///< the Spawn action's outcome
 };
 struct SpawnFailed { unsigned long generation; std::string reason; };  ///< fork failed
 struct ChildExited { pid_t pid; int status; };
+/// A process of `generation` whose parent exited was reparented to us (we are a subreaper).
+struct Adopted { pid_t pid; unsigned long generation; };
 struct Ready { unsigned long generation; };                         ///< READY=1 from it
 struct WorkerStatus { unsigned long generation; std::string text; };  ///< STATUS= from it
 struct Tick {};                   ///< time passed (a deadline may be due)
 }  // namespace event
 
 using Event = std::variant<event::Start, event::Reload, event::Shutdown, event::Spawned, event::SpawnFailed,
-                           event::ChildExited, event::Ready, event::WorkerStatus, event::Tick>;
+                           event::ChildExited, event::Adopted, event::Ready, event::WorkerStatus, event::Tick>;
 
 namespace action {
 struct Spawn { unsigned long generation; };
@@ -101,13 +109,18 @@ class Supervisor {
     bool signalled = false;
     std::optional<TimePoint> kill_at;  ///< when a signalled worker gets SIGKILL (--drain-timeout)
     bool killed = false;
+    int last_signal = 0;  ///< what it was sent, for processes of its adopted later
     std::string status;  ///< its last STATUS= (--ready=notify)
+    std::vector<pid_t> descendants;  ///< its processes adopted by us (event::Adopted)
   };
 
   explicit Supervisor(SupervisorSettings settings) : settings_(settings) {}
 
   /// Handles one event at `now` and every deadline due by then.
   std::vector<Action> handle(const Event& event, TimePoint now);
+  /// Handles every event of `events`, in order, and only then the deadlines due by `now`: a
+  /// READY=1 that was received in time but read late (we were not scheduled) still counts.
+  std::vector<Action> handle(const std::vector<Event>& events, TimePoint now);
 
   /// When handle(Tick) must be called next; nullopt: only an event can change anything.
   std::optional<TimePoint> next_deadline() const;
@@ -124,6 +137,7 @@ class Supervisor {
   void on(const event::Spawned&, TimePoint now);
   void on(const event::SpawnFailed&, TimePoint now);
   void on(const event::ChildExited&, TimePoint now);
+  void on(const event::Adopted& e, TimePoint now);
   void on(const event::Ready& e, TimePoint now);
   void on(const event::WorkerStatus& e, TimePoint now);
   void on(const event::Tick&, TimePoint) {}
@@ -134,6 +148,7 @@ class Supervisor {
   void promote(TimePoint now);
   void signal_old(TimePoint now);
   void send(Worker& w, int signo, TimePoint now);
+  void send_to(pid_t pid, int signo);
   void ready_timed_out(TimePoint now);
   void finish_reload(TimePoint now);
   void start_failed(unsigned long generation, const std::string& reason, TimePoint now);
@@ -143,8 +158,11 @@ class Supervisor {
   void notify(action::Notify::Kind kind);
   void log(std::string text);
   void exit_if_done();
+  bool took_over_by_descendant(Worker& w, const event::ChildExited& e);
+  void abandon_descendants(const Worker& gone, TimePoint now);
 
   Worker* find(pid_t pid);
+  Worker* find_descendant(pid_t pid);
   Worker* find_generation(unsigned long generation);
   Worker* find(Role role);
   std::size_t count(Role role) const;
@@ -165,6 +183,7 @@ class Supervisor {
   bool spawning_ = false;  ///< a Spawn action is out and its outcome not yet back
   std::string starting_error_;  ///< exec error of the generation on probation
   unsigned long failed_generation_ = 0;
+  bool retrying_ = false;  ///< a failed reload is being retried (--reload-retry)
   std::string failure_;
   std::string last_status_;
   std::vector<Action> out_;
