@@ -108,7 +108,8 @@ std::string status_table(const StatusDetail& d, long long now_ms, long long unix
   }
   out += "back-off:     ";
   if (const auto& b = d.backoff)
-    out += std::to_string(b->failures) + " failed start(s) in a row, next attempt in " +
+    out += (b->failures ? std::to_string(b->failures) + " failed start(s) in a row, next attempt in "
+                        : std::string("a worker died, next start in ")) +
            describe_duration(std::max(0LL, b->next_attempt_ms - now_ms)) + "\n";
   else
     out += "none\n";
