@@ -102,8 +102,8 @@ bool parse_limits(const std::vector<std::string_view>& fields, StatusDetail::Lim
                     : name == "auto_restart_interval" ? &limits.auto_restart_interval_ms
                                                       : nullptr;
     if (ms && !parse_ms(value, *ms)) return false;
-    if (name == "ready") limits.ready = value;
-    if (name == "respawn_release") limits.respawn_release = value;
+    if (name == "ready" && !unescape(value, limits.ready)) return false;
+    if (name == "respawn_release" && !unescape(value, limits.respawn_release)) return false;
   }
   return true;
 }
