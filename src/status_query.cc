@@ -1,5 +1,8 @@
 #include "status_query.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <iostream>
 #include <thread>
@@ -38,6 +41,9 @@ std::optional<StatusDetail> read_detail(const std::string& path, pid_t pid) {
 }  // namespace
 
 int status(const Config& config) {
+  // A pid file we may not read says nothing about whether start_server runs: say so.
+  if (::access(config.pid_file.c_str(), R_OK) < 0 && errno != ENOENT)
+    throw SysError("access", config.pid_file);
   if (!PidFile::is_locked(config.pid_file)) {
     log_line("no running start_server holds the pid file " + config.pid_file);
     return kNotRunning;

@@ -211,6 +211,12 @@ TEST(Status, WorksForAUserWhoCanOnlyReadTheFiles) {
   EXPECT_EQ(r.status, 0) << r.text();
   EXPECT_EQ(json_eval(dir, r.out, "[(g['generation'], g['pid']) for g in d['generations']]"),
             "[(1, " + std::to_string(d.pid1) + ")]");
+  // A pid file it may not read is not "not running": one line saying why, exit 1.
+  chmod(d.pid_file.c_str(), 0600);
+  r = run_command(concat({kSetpriv}, as_nobody_args({"--status", "--pid-file=" + d.pid_file})));
+  EXPECT_EQ(r.status, 1) << r.text();
+  ASSERT_EQ(r.err_lines().size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
 }
 
 // --- respawns keep the serving release ----------------------------------------------------------
