@@ -77,13 +77,21 @@ class StatusWatch {
 
 /// How --restart ended, for --json: {"outcome", "generation", "pids", "reason"} on stdout.
 struct RestartReport {
+  static const char* outcome_of(int code) {
+    switch (code) {
+      case kControlOk: return "ok";
+      case kNotRunning: return "not-running";
+      case kTimedOut: return "timeout";
+      default: return "failed";  // kRestartFailed, and any status that signalled nothing
+    }
+  }
+
   bool json = false;
   int finish(int code, const StatusSnapshot& status, unsigned long generation, const std::string& reason) const {
     if (!json) return code;
-    static constexpr const char* kOutcomes[] = {"ok", "", "failed", "not-running", "timeout"};
     std::string pids;
     for (const auto& g : status.live) pids += (pids.empty() ? "" : ",") + std::to_string(g.pid);
-    std::cout << "{\"outcome\":\"" << kOutcomes[code] << "\",\"generation\":"
+    std::cout << "{\"outcome\":\"" << outcome_of(code) << "\",\"generation\":"
               << (generation ? std::to_string(generation) : "null") << ",\"pids\":[" << pids
               << "],\"reason\":" << json_string_or_null(reason) << "}\n" << std::flush;
     return code;

@@ -254,6 +254,8 @@ void Supervisor::spawn(TimePoint now, bool respawn) {
     }
   }
   out_.push_back(std::move(spawn));
+  // Every generation a reload starts (a retry too) is the reload --status reports.
+  if (phase_ == Phase::kReloading) last_reload_ = ReloadRecord{generation_, ReloadOutcome::kInProgress, {}, now};
 }
 
 void Supervisor::begin_reload(TimePoint now) {
@@ -261,7 +263,6 @@ void Supervisor::begin_reload(TimePoint now) {
   died_serving_.reset();  // a deploy: it runs what is there now
   notify(action::Notify::Kind::kReloading);
   spawn(now);
-  last_reload_ = ReloadRecord{generation_, ReloadOutcome::kInProgress, {}, now};
 }
 
 void Supervisor::promote(TimePoint now) {
