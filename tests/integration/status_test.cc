@@ -149,6 +149,20 @@ TEST(Status, RestartJsonGivesTheOutcomeAndTheReasonAndStatusRecordsIt) {
             "(3, 'ok', None)");
 }
 
+TEST(Status, RestartJsonSaysTimeout) {
+  SKIP_WITHOUT_PYTHON();
+  TempDir dir;
+  Daemon d(dir, {"--interval=3"}, worker_args(dir));  // each generation needs 3 s to be up
+  ASSERT_TRUE(d.pid1 > 0) << d.starter.output();
+  ASSERT_TRUE(wait_until([&] { return read_status_file(d.status) == Status{{1, d.pid1}}; }, 15s));
+  auto r = run_starter({"--restart", "--json", "--restart-timeout=1", "--pid-file=" + d.pid_file,
+                        "--status-file=" + d.status});
+  EXPECT_EQ(r.status, 4) << r.text();
+  EXPECT_EQ(json_eval(dir, r.out, "(d['outcome'], d['generation'], d['pids'])"),
+            "('timeout', 2, [" + std::to_string(d.pid1) + "])");
+  EXPECT_EQ(json_eval(dir, r.out, "d['reason'].startswith('restart timed out after 1s')"), "True");
+}
+
 TEST(Status, NotRunningIsExitThreeWithOneLine) {
   SKIP_WITHOUT_PYTHON();
   TempDir dir;
