@@ -10,10 +10,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <iostream>
 #include <thread>
 
 #include "error.h"
 #include "fd.h"
+#include "json.h"
 #include "lock_holder.h"
 #include "log.h"
 #include "state_files.h"
@@ -51,15 +53,20 @@ int not_running(const std::string& pid_file) {
 /// says why and returns the exit status.
 /// A pid file shared with a container holds the daemon's pid inside it (often 1): signalling
 /// that number out here would hit another process, perhaps our own init.
-int find_daemon(const std::string& pid_file, pid_t& pid) {
-  if (!PidFile::is_locked(pid_file)) return not_running(pid_file);
+int find_daemon(const std::string& pid_file, pid_t& pid, std::string& reason) {
+  if (!PidFile::is_locked(pid_file)) {
+    reason = "no running start_server holds the pid file " + pid_file;
+    log_line(reason);
+    return kNotRunning;
+  }
   pid = PidFile::read_pid(pid_file);
   std::optional<pid_t> holder = flock_holder(pid_file);
   if (holder == pid) return kControlOk;
-  log_line("pid file " + pid_file + " names pid " + std::to_string(pid) + ", but its lock is held by " +
+  reason = "pid file " + pid_file + " names pid " + std::to_string(pid) + ", but its lock is held by " +
            (!holder || *holder == 0 ? std::string("a process outside this pid namespace (/proc/locks hides it)")
                                     : "pid " + std::to_string(*holder)) +
-           "; not signalling it");
+           "; not signalling it";
+  log_line(reason);
   return kNotOurs;
 }
 
@@ -91,40 +98,72 @@ class StatusWatch {
   UniqueFd fd_;
 };
 
+/// How --restart ended, for --json: {"outcome", "generation", "pids", "reason"} on stdout.
+struct RestartReport {
+  static const char* outcome_of(int code) {
+    switch (code) {
+      case kControlOk: return "ok";
+      case kNotRunning: return "not-running";
+      case kTimedOut: return "timeout";
+      default: return "failed";  // kRestartFailed, and any status that signalled nothing
+    }
+  }
+
+  bool json = false;
+  int finish(int code, const StatusSnapshot& status, unsigned long generation, const std::string& reason) const {
+    if (!json) return code;
+    std::string pids;
+    for (const auto& g : status.live) pids += (pids.empty() ? "" : ",") + std::to_string(g.pid);
+    std::cout << "{\"outcome\":\"" << outcome_of(code) << "\",\"generation\":"
+              << (generation ? std::to_string(generation) : "null") << ",\"pids\":[" << pids
+              << "],\"reason\":" << json_string_or_null(reason)
+              << ",\"retrying\":" << (status.retrying ? "true" : "false") << "}\n" << std::flush;
+    return code;
+  }
+};
+
 }  // namespace
 
 int restart(const Config& config) {
   using namespace std::chrono;
+  RestartReport report{config.json};
   pid_t pid = 0;
-  if (int status = find_daemon(config.pid_file, pid); status != kControlOk) return status;
+  std::string refused;
+  if (int status = find_daemon(config.pid_file, pid, refused); status != kControlOk)
+    return report.finish(status, {}, 0, refused);
   unsigned long before = newest_generation(read_status(config.status_file));
 
   StatusWatch watch(config.status_file);  // before the HUP, so that no change is missed
   if (::kill(pid, SIGHUP) < 0) {
-    log_line("failed to send SIGHUP to start_server (pid " + std::to_string(pid) + "): " + errno_text(errno));
-    return kNotRunning;
+    std::string reason = "failed to send SIGHUP to start_server (pid " + std::to_string(pid) + "): " + errno_text(errno);
+    log_line(reason);
+    return report.finish(kNotRunning, {}, 0, reason);
   }
   auto deadline = steady_clock::now() + config.restart_timeout;
   for (;;) {
     StatusSnapshot status = read_status(config.status_file);
-    if (status.live.size() == 1 && status.live.front().generation > before) return kControlOk;
+    if (status.live.size() == 1 && status.live.front().generation > before)
+      return report.finish(kControlOk, status, status.live.front().generation, {});
     if (!status.failure.empty() && status.failed_generation > before) {
       log_line("restart failed: " + status.failure +
                (status.retrying ? "; start_server keeps starting new generations until one is up"
                                 : "; the serving generation stays until the next restart"));
-      return kRestartFailed;
+      return report.finish(kRestartFailed, status, status.failed_generation, status.failure);
     }
     if (!PidFile::is_locked(config.pid_file)) {
-      log_line("start_server (pid " + std::to_string(pid) + ") exited during the restart");
-      return kNotRunning;
+      std::string reason = "start_server (pid " + std::to_string(pid) + ") exited during the restart";
+      log_line(reason);
+      return report.finish(kNotRunning, {}, 0, reason);
     }
     auto now = steady_clock::now();
     if (now >= deadline) {
       std::string serving;
       for (const auto& g : status.live) serving += " " + std::to_string(g.generation) + ":" + std::to_string(g.pid);
-      log_line("restart timed out after " + std::to_string(duration_cast<seconds>(config.restart_timeout).count()) +
-               "s; generations alive:" + (serving.empty() ? " none" : serving));
-      return kTimedOut;
+      std::string reason = "restart timed out after " +
+                           std::to_string(duration_cast<seconds>(config.restart_timeout).count()) +
+                           "s; generations alive:" + (serving.empty() ? " none" : serving);
+      log_line(reason);
+      return report.finish(kTimedOut, status, status.starting ? status.starting->generation : 0, reason);
     }
     // A dying start_server changes no file: look again at least every 100 ms.
     watch.wait(std::min(duration_cast<milliseconds>(deadline - now) + milliseconds(1), milliseconds(100)));
@@ -136,7 +175,8 @@ int stop(const Config& config) {
   UniqueFd fd(::open(config.pid_file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
   if (!fd) return not_running(config.pid_file);
   pid_t pid = 0;
-  if (int status = find_daemon(config.pid_file, pid); status != kControlOk) return status;
+  std::string refused;
+  if (int status = find_daemon(config.pid_file, pid, refused); status != kControlOk) return status;
   log_raw("stop_server (pid:" + std::to_string(::getpid()) + ") stopping now (pid:" + std::to_string(pid) + ")...");
   if (::kill(pid, SIGTERM) < 0) {
     log_line("failed to send SIGTERM to start_server (pid " + std::to_string(pid) + "): " + errno_text(errno));

@@ -24,7 +24,8 @@ namespace {
 // with two spaces after its first word becomes a tagged paragraph.
 constexpr const char* kSynopsis =
     "Usage: start_server [options] [--] server-prog server-arg1 ...\n"
-    "  or:  start_server --restart --pid-file=FILE --status-file=FILE\n"
+    "  or:  start_server --restart [--json] --pid-file=FILE --status-file=FILE\n"
+    "  or:  start_server --status [--json] --pid-file=FILE\n"
     "  or:  start_server --stop --pid-file=FILE\n"
     "  or:  start_server --help | --version\n"
     "\n"
@@ -43,7 +44,7 @@ constexpr const char* kEpilogue =
     "  0  after a shutdown by signal, and for a successful --restart or --stop\n"
     "  1  bad usage, or a setup failure\n"
     "  2  --restart: the new generation failed\n"
-    "  3  --restart, --stop: start_server is not running, or exited\n"
+    "  3  --restart, --status, --stop: start_server is not running, or exited\n"
     "  4  --restart, --stop: --restart-timeout or --stop-timeout passed\n"
     "  5  --restart, --stop: the pid in the file is not the lock holder as seen from\n"
     "     here (another pid namespace): nothing was signalled\n"
@@ -86,10 +87,10 @@ po::options_description describe_options() {
      "(default: 0)")
     ("backoff-max", po::value<int>()->value_name("SECONDS"),
      "failed starts in a row are retried after --interval, doubling up to this (default: 60)")
-    ("reload-retry", po::value<std::string>()->value_name("on|off"),
-     "after a reload whose new generation failed, keep starting new generations (after "
+    ("reload-retry", po::value<std::string>()->value_name("MODE"),
+     "after a reload whose new generation failed: 'on' keeps starting new generations (after "
      "--interval, backing off up to --backoff-max) until one is up, as Perl's start_server "
-     "does ('on'), or keep the serving generation until the next HUP ('off') (default: on)")
+     "does; 'off' keeps the serving generation until the next HUP (default: on)")
     ("signal-on-hup", po::value<std::string>()->value_name("SIGNAL"),
      "signal sent to the old generation once a new one has started (default: TERM)")
     ("signal-on-term", po::value<std::string>()->value_name("SIGNAL"),
@@ -107,6 +108,11 @@ po::options_description describe_options() {
      "command given as '| command args'")
     ("daemonize", po::bool_switch(), "run in the background (requires --log-file)")
     ("dir", po::value<std::string>()->value_name("DIR"), "directory the worker runs in")
+    ("respawn-release", po::value<std::string>()->value_name("WHICH"),
+     "what replaces a serving generation that died: 'serving' runs the release it was "
+     "deployed from (the program and --dir with symlinks resolved, as a releases/N + current "
+     "layout needs), 'latest' whatever the symlinks point to now; SIGHUP, --restart and "
+     "automatic restarts always take the latest (default: serving)")
     ("envdir", po::value<std::string>()->value_name("DIR"),
      "directory of files NAME whose first line sets NAME in the worker's environment; "
      "read again for every generation")
@@ -114,6 +120,13 @@ po::options_description describe_options() {
      "ask the start_server of --pid-file to start a new generation, and wait until it serves "
      "alone (needs --pid-file and --status-file)")
     ("restart-timeout", po::value<int>()->value_name("SECONDS"), "seconds --restart waits at most (default: 60)")
+    ("status", po::bool_switch(),
+     "show the start_server of --pid-file: its pid and uptime, listeners, live generations "
+     "with their state, age and release, the last reload and why it failed, any back-off, and "
+     "the limits in force (read from FILE.detail beside the pid file)")
+    ("json", po::bool_switch(),
+     "with --status or --restart, print one JSON object on stdout (schema in the README and "
+     "the STATUS section below)")
     ("stop", po::bool_switch(), "ask the start_server of --pid-file to stop, and wait until it has")
     ("stop-timeout", po::value<int>()->value_name("SECONDS"),
      "seconds --stop waits at most; 0 waits for ever (default: 60)")
@@ -245,6 +258,14 @@ Config parse_options(const std::vector<std::string>& args, const std::map<std::s
   config.status_file = text("status-file");
   if (vm.count("restart-timeout")) config.restart_timeout = seconds_option(vm, "restart-timeout", 1);
   if (vm.count("stop-timeout")) config.stop_timeout = seconds_option(vm, "stop-timeout", 0);
+  config.json = flag("json");
+  if (config.json && !flag("restart") && !flag("status"))
+    throw UsageError("--json goes with --status or --restart");
+  if (flag("status")) {
+    if (config.pid_file.empty()) throw UsageError("--status option requires --pid-file to be set as well");
+    config.mode = Config::Mode::kStatus;
+    return config;
+  }
   if (flag("restart")) {
     if (config.pid_file.empty() || config.status_file.empty())
       throw UsageError("--restart option requires --pid-file and --status-file to be set as well");
@@ -318,6 +339,13 @@ Config parse_options(const std::vector<std::string>& args, const std::map<std::s
   if (!delay_given && config.auto_restart) config.kill_old_delay = Seconds(5);
 
   config.dir = text("dir");
+  if (vm.count("respawn-release")) {
+    std::string which = text("respawn-release");
+    if (which == "latest")
+      config.respawn_release = Config::RespawnRelease::kLatest;
+    else if (which != "serving")
+      throw UsageError("--respawn-release: unknown value '" + which + "' (expected 'serving' or 'latest')");
+  }
   config.envdir = text("envdir");
   if (config.envdir.empty())
     if (auto it = env.find("ENVDIR"); it != env.end()) config.envdir = it->second;

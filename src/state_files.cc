@@ -129,4 +129,13 @@ std::string StatusFile::write(const StatusSnapshot& status) {
   throw SysError("unlink", path_ + " (stale after " + failure + ")");
 }
 
+DetailFile::~DetailFile() {
+  if (written_) (void)::unlink(path_.c_str());  // exiting: nothing to do on failure
+}
+
+void DetailFile::write(std::string_view content) {
+  write_atomically(path_, content, /*lock=*/false);
+  written_ = true;
+}
+
 }  // namespace starter

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <string_view>
 
 #include "fd.h"
 #include "status_format.h"
@@ -53,6 +54,22 @@ class StatusFile {
   /// else removed. Returns what was done then, for the caller to log ("" when all went
   /// well); throws SysError when even the removal failed and the file is stale.
   std::string write(const StatusSnapshot& status);
+
+ private:
+  std::string path_;
+  bool written_ = false;
+};
+
+/// The status detail file (format in status_detail.h), same discipline as StatusFile:
+/// written by rename, removed at exit if this process wrote it.
+class DetailFile {
+ public:
+  explicit DetailFile(std::string path) : path_(std::move(path)) {}
+  DetailFile(const DetailFile&) = delete;
+  DetailFile& operator=(const DetailFile&) = delete;
+  ~DetailFile();
+
+  void write(std::string_view content);  ///< throws SysError
 
  private:
   std::string path_;

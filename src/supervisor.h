@@ -22,6 +22,11 @@
 /// A worker whose process exits 0 while processes it started live on (it daemonized, so
 /// they were reparented to us: event::Adopted) goes on as those processes. When it exits
 /// otherwise, what it left behind is signalled and awaited, never left running.
+///
+/// Releases (release.h): a Spawn is either a deploy (Start, Reload, automatic restart, and
+/// retries of a first start that never came up), which the server resolves afresh, or a
+/// respawn after the serving generation died, which carries that generation's release so the
+/// server runs exactly it again (unless respawn_serving_release is off).
 
 #include <sys/types.h>
 
@@ -32,6 +37,8 @@
 #include <vector>
 
 #include "config.h"
+#include "release.h"
+#include "status_detail.h"
 #include "status_format.h"
 
 namespace starter {
@@ -54,6 +61,7 @@ struct SupervisorSettings {
   Millis drain_timeout{0};             ///< 0: never SIGKILL (Perl)
   Millis backoff_max = Seconds(60);
   bool reload_retry = true;  ///< a failed reload is retried (Perl); false: final until the next HUP
+  bool respawn_serving_release = true;  ///< --respawn-release=serving
 
   static SupervisorSettings from(const Config& config);
 };
@@ -66,6 +74,7 @@ struct Spawned {                  ///< the Spawn action's outcome
   unsigned long generation;
   pid_t pid;
   std::string exec_error;         ///< not empty: the child could not exec and will exit
+  Release release{};              ///< what it runs
 };
 struct SpawnFailed { unsigned long generation; std::string reason; };  ///< fork failed
 struct ChildExited { pid_t pid; int status; };
@@ -80,7 +89,13 @@ using Event = std::variant<event::Start, event::Reload, event::Shutdown, event::
                            event::ChildExited, event::Adopted, event::Ready, event::WorkerStatus, event::Tick>;
 
 namespace action {
-struct Spawn { unsigned long generation; };
+struct Spawn {
+  unsigned long generation;
+  /// nullopt: a deploy, resolve the release afresh. Otherwise a respawn: run exactly this
+  /// release, the one generation `release_of` ran when it died serving.
+  std::optional<Release> release{};
+  unsigned long release_of = 0;
+};
 struct Signal { pid_t pid; int signo; };
 struct WriteStatus { StatusSnapshot status; };
 struct Notify {
@@ -112,6 +127,16 @@ class Supervisor {
     int last_signal = 0;  ///< what it was sent, for processes of its adopted later
     std::string status;  ///< its last STATUS= (--ready=notify)
     std::vector<pid_t> descendants;  ///< its processes adopted by us (event::Adopted)
+    Release release;
+    unsigned long respawn_of = 0;  ///< not 0: it respawns the release of this generation
+  };
+
+  /// The last reload (SIGHUP, --restart, automatic restart): which generation, and how it went.
+  struct ReloadRecord {
+    unsigned long generation = 0;
+    ReloadOutcome outcome = ReloadOutcome::kInProgress;
+    std::string reason;  ///< why it failed
+    TimePoint at{};      ///< when it began, or ended
   };
 
   explicit Supervisor(SupervisorSettings settings) : settings_(settings) {}
@@ -129,6 +154,8 @@ class Supervisor {
   const std::vector<Worker>& workers() const { return workers_; }
   /// One line for systemd's STATUS= and the logs.
   std::string status_line() const;
+  /// Fills the supervisor's part of `--status` (phase, generations, last reload, back-off).
+  void describe(StatusDetail& out) const;
 
  private:
   void on(const event::Start&, TimePoint now);
@@ -143,7 +170,7 @@ class Supervisor {
   void on(const event::Tick&, TimePoint) {}
 
   void advance(TimePoint now);
-  void spawn(TimePoint now);
+  void spawn(TimePoint now, bool respawn = false);
   void begin_reload(TimePoint now);
   void promote(TimePoint now);
   void signal_old(TimePoint now);
@@ -186,6 +213,10 @@ class Supervisor {
   bool retrying_ = false;  ///< a failed reload is being retried (--reload-retry)
   std::string failure_;
   std::string last_status_;
+  /// Set when the serving generation dies: what the respawns run, until a deploy.
+  std::optional<Worker> died_serving_;
+  unsigned long respawn_of_ = 0;  ///< the Spawn out is a respawn of this generation's release
+  std::optional<ReloadRecord> last_reload_;
   std::vector<Action> out_;
 };
 
