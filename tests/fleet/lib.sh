@@ -67,6 +67,7 @@ fleet_enter() {
   done
   read -r FLEET_TREE FLEET_LAYER < <("$fleet_repo/scripts/fleet-tree" --path) ||
     fleet_skip "no fleet layer built; run scripts/fleet-tree first (scripts/test does)"
+  fleet_remove_stale_cgroups
   FLEET_WORK=$(mktemp -d /var/tmp/start_server-fleet.XXXXXX)
   chmod 755 "$FLEET_WORK"
   FLEET_CG_NAME=ss-fleet-$$
@@ -109,6 +110,20 @@ fleet_cgroup_bases() {
       echo "/sys/fs/cgroup/unified$(cg_of '')/$FLEET_CG_NAME"
     [[ -d /sys/fs/cgroup/systemd ]] && echo "/sys/fs/cgroup/systemd$(cg_of name=systemd)/$FLEET_CG_NAME"
   fi | sed 's://*:/:g'
+}
+
+# Removes the empty cgroups of earlier runs whose outer process is gone (a run killed with
+# SIGKILL cannot clean up); a cgroup that still holds a process is left alone.
+fleet_remove_stale_cgroups() {
+  local base dir pid
+  for base in $(FLEET_CG_NAME=. fleet_cgroup_bases); do
+    for dir in "$base"/ss-fleet-*; do
+      [[ -d $dir ]] || continue
+      pid=${dir##*-}
+      [[ $pid =~ ^[0-9]+$ ]] && ! fleet_alive "$pid" || continue
+      find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    done
+  done
 }
 
 # Kills whatever is in the cgroups under the given bases (only this harness puts processes
@@ -277,18 +292,20 @@ fleet_haproxy_start() {
   haproxy -f "$cfg" -db >"$FLEET_WORK/haproxy.log" 2>&1 &
   fleet_haproxy_pid=$!
   fleet_bg_pids+=("$fleet_haproxy_pid")
+  local t=$EPOCHREALTIME
   fleet_wait_until 20 fleet_all_up || fleet_fail "HAProxy does not see every server UP in 20 s:
 $(fleet_stats show)"
+  fleet_log "HAProxy sees every server UP after $(fleet_elapsed "$t") s"
   fleet_stats clear >/dev/null || fleet_fail "cannot clear HAProxy's counters"
 }
 fleet_stats() { python3 -B "$fleet_repo/tests/fleet/haproxy_stats.py" "$FLEET_WORK/haproxy.sock" "$@"; }
 fleet_all_up() { fleet_stats up >/dev/null 2>&1; }
 
-# Starts the load client (tests/fleet/load.py) through HAProxy; it writes its counts to
-# WORK/load.json every 0.2 s and at exit.
+# Starts the load client (tests/fleet/load.py) through HAProxy, $1 requests a second for at
+# most $2 seconds; it writes its counts to WORK/load.json every 0.2 s and at exit.
 fleet_load_start() {
   python3 -B "$fleet_repo/tests/fleet/load.py" --url http://127.0.0.1:8080/ \
-    --rate "${1:-150}" --max-seconds 110 --out "$FLEET_WORK/load.json" >"$FLEET_WORK/load.log" 2>&1 &
+    --rate "${1:-150}" --max-seconds "${2:-110}" --out "$FLEET_WORK/load.json" >"$FLEET_WORK/load.log" 2>&1 &
   fleet_load_pid=$!
   fleet_bg_pids+=("$fleet_load_pid")
   fleet_wait_until 10 fleet_load_counted || fleet_fail "the load client made no request in 10 s: $(cat "$FLEET_WORK/load.log")"
@@ -351,6 +368,10 @@ fleet_make_release() {
 
 fleet_cleanup() {
   local rc=$? t=$EPOCHREALTIME host pid
+  # A signal trap may run inside a command's redirection (fleet_playbook's log): report on
+  # the streams the run started with, and with the signal's status.
+  exec 1>&"$fleet_stdout" 2>&"$fleet_stderr"
+  [[ -n ${fleet_signal_rc:-} ]] && rc=$fleet_signal_rc
   set +e
   trap - EXIT INT TERM HUP
   trap '' PIPE
@@ -384,9 +405,12 @@ fleet_cleanup() {
   fleet_log "cpu: $(awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/)
     printf "%.1f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$FLEET_WORK/times") s in $(fleet_elapsed "$fleet_t0") s"
   fleet_remove_cgroups "$(fleet_cgroup_bases)"
+  local mounted=0
   for host in "${FLEET_HOSTS[@]}"; do
-    mountpoint -q "$FLEET_WORK/$host/root" && umount -l "$FLEET_WORK/$host/root"
+    mountpoint -q "$FLEET_WORK/$host/root" && { umount "$FLEET_WORK/$host/root" || mounted=1; }
   done
+  # (fleet_enter's outer process removes it too, once this namespace is gone.)
+  ((mounted)) || rm -rf "$FLEET_WORK"
   fleet_log "done, exit status $rc"
   exit "$rc"
 }
@@ -405,8 +429,9 @@ fleet_fail() {
 
 # Inside the namespaces: traps for the teardown.
 fleet_inside_setup() {
+  exec {fleet_stdout}>&1 {fleet_stderr}>&2
   trap fleet_cleanup EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
-  trap 'exit 129' HUP
+  trap 'fleet_signal_rc=130; exit 130' INT
+  trap 'fleet_signal_rc=143; exit 143' TERM
+  trap 'fleet_signal_rc=129; exit 129' HUP
 }
