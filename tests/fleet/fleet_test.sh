@@ -98,6 +98,7 @@ fleet_make_release 3 broken
 fleet_make_common "$starter" "$worker" "$FLEET_WORK/releases/1"
 fleet_boot
 for host in "${FLEET_HOSTS[@]}"; do
+  # shellcheck disable=SC2016 # expanded by eval, at each try
   fleet_wait_until 10 eval '[[ $(facts "$host" 2>/dev/null | cut -d" " -f1) == 1 ]]' ||
     fleet_fail "$host: myapp does not serve 10 s after boot: $(facts "$host" || fleet_in "$host" systemctl status --no-pager myapp 2>&1)"
   expect_serving "$host" 1 1
@@ -111,7 +112,7 @@ fleet_log "HAProxy up on all three, load running"
 
 # b: a good release reaches every host.
 declare -A gen_before
-for host in "${FLEET_HOSTS[@]}"; do read -r _ gen_before[$host] _ < <(facts "$host"); done
+for host in "${FLEET_HOSTS[@]}"; do read -r _ "gen_before[$host]" _ < <(facts "$host"); done
 playbook_must_pass 2
 for host in "${FLEET_HOSTS[@]}"; do
   expect_serving "$host" 2 2
@@ -127,7 +128,7 @@ t=$EPOCHREALTIME
 if fleet_playbook 3; then cat "$fleet_playbook_log" >&2; fleet_fail "c: ansible-playbook succeeded with a broken release"; fi
 fleet_log "c: the rollout of release 3 failed after $(fleet_elapsed "$t") s, as it should"
 want='host1: release 3 failed: generation [0-9]+ exited with status 1'
-msg=$(grep -oE "$want[^\"]*" "$fleet_playbook_log" | head -n1) || true
+msg=$(grep -oE "${want}[^\"]*" "$fleet_playbook_log" | head -n1) || true
 [[ -n $msg ]] || { cat "$fleet_playbook_log" >&2; fleet_fail "c: the playbook's failure does not say '$want'"; }
 fleet_log "c: the playbook says: $msg"
 if grep -E '^(ok|changed|fatal|skipping): \[host[23]\]' "$fleet_playbook_log"; then

@@ -1,4 +1,6 @@
 # shellcheck shell=bash
+# (The caller sets fleet_repo, the checkout's root, before sourcing this file.)
+# shellcheck disable=SC2154
 # The fleet harness shared by tests/fleet/fleet_test.sh and bench/fleet: three booted
 # systemd hosts (systemd-nspawn --boot, sshd, myapp.socket + myapp.service from units/,
 # the built start_server), HAProxy in front of them, a load client through HAProxy, and
@@ -101,7 +103,6 @@ fleet_enter() {
 # The directories of our cgroup in every hierarchy systemd uses (the unified one, and
 # name=systemd on a hybrid host), one a line: nspawn needs a cgroup of its own per guest.
 fleet_cgroup_bases() {
-  local cg_of
   cg_of() { awk -F: -v h="$1" '$2 == h { print $3 }' /proc/self/cgroup; }
   if [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]]; then
     echo "/sys/fs/cgroup$(cg_of '')/$FLEET_CG_NAME"
