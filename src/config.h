@@ -17,7 +17,7 @@ using Seconds = std::chrono::seconds;
 using Millis = std::chrono::milliseconds;
 
 struct Config {
-  enum class Mode { kRun, kRestart, kStop, kHelp, kVersion };
+  enum class Mode { kRun, kRestart, kStop, kStatus, kHelp, kVersion };
   Mode mode = Mode::kRun;
 
   std::vector<ListenSpec> listeners;  ///< every --port in order, then every --path
@@ -40,6 +40,7 @@ struct Config {
   std::string envdir;
 
   Millis restart_timeout = Seconds(60);  ///< how long --restart waits (ours)
+  bool json = false;  ///< --status and --restart print one JSON object (ours)
 
   /// What makes a new generation "up" (ours): surviving --interval (Perl), or READY=1 sent
   /// through its own NOTIFY_SOCKET.
@@ -48,6 +49,10 @@ struct Config {
   Millis ready_timeout = Seconds(60);  ///< --ready=notify: killed if not ready by then
   Millis drain_timeout{0};             ///< SIGKILL a signalled worker after this; 0: never
   Millis backoff_max = Seconds(60);    ///< cap of the pause between failed starts
+  /// What a respawn after a crash of the serving generation runs (ours; release.h): the
+  /// release that generation was deployed from, or whatever the symlinks point to now.
+  enum class RespawnRelease { kServing, kLatest };
+  RespawnRelease respawn_release = RespawnRelease::kServing;
 
   /// Variables Perl's start_server exports to workers for the options above
   /// (ENVDIR, ENABLE_AUTO_RESTART, KILL_OLD_DELAY, AUTO_RESTART_INTERVAL).

@@ -10,10 +10,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <iostream>
 #include <thread>
 
 #include "error.h"
 #include "fd.h"
+#include "json.h"
 #include "log.h"
 #include "state_files.h"
 
@@ -73,38 +75,61 @@ class StatusWatch {
   UniqueFd fd_;
 };
 
+/// How --restart ended, for --json: {"outcome", "generation", "pids", "reason"} on stdout.
+struct RestartReport {
+  bool json = false;
+  int finish(int code, const StatusSnapshot& status, unsigned long generation, const std::string& reason) const {
+    if (!json) return code;
+    static constexpr const char* kOutcomes[] = {"ok", "", "failed", "not-running", "timeout"};
+    std::string pids;
+    for (const auto& g : status.live) pids += (pids.empty() ? "" : ",") + std::to_string(g.pid);
+    std::cout << "{\"outcome\":\"" << kOutcomes[code] << "\",\"generation\":"
+              << (generation ? std::to_string(generation) : "null") << ",\"pids\":[" << pids
+              << "],\"reason\":" << json_string_or_null(reason) << "}\n" << std::flush;
+    return code;
+  }
+};
+
 }  // namespace
 
 int restart(const Config& config) {
   using namespace std::chrono;
-  if (!PidFile::is_locked(config.pid_file)) return not_running(config.pid_file);
+  RestartReport report{config.json};
+  if (!PidFile::is_locked(config.pid_file))
+    return report.finish(not_running(config.pid_file), {}, 0,
+                         "no running start_server holds the pid file " + config.pid_file);
   pid_t pid = PidFile::read_pid(config.pid_file);
   unsigned long before = newest_generation(read_status(config.status_file));
 
   StatusWatch watch(config.status_file);  // before the HUP, so that no change is missed
   if (::kill(pid, SIGHUP) < 0) {
-    log_line("failed to send SIGHUP to start_server (pid " + std::to_string(pid) + "): " + errno_text(errno));
-    return kNotRunning;
+    std::string reason = "failed to send SIGHUP to start_server (pid " + std::to_string(pid) + "): " + errno_text(errno);
+    log_line(reason);
+    return report.finish(kNotRunning, {}, 0, reason);
   }
   auto deadline = steady_clock::now() + config.restart_timeout;
   for (;;) {
     StatusSnapshot status = read_status(config.status_file);
-    if (status.live.size() == 1 && status.live.front().generation > before) return kControlOk;
+    if (status.live.size() == 1 && status.live.front().generation > before)
+      return report.finish(kControlOk, status, status.live.front().generation, {});
     if (!status.failure.empty() && status.failed_generation > before) {
       log_line("restart failed: " + status.failure);
-      return kRestartFailed;
+      return report.finish(kRestartFailed, status, status.failed_generation, status.failure);
     }
     if (!PidFile::is_locked(config.pid_file)) {
-      log_line("start_server (pid " + std::to_string(pid) + ") exited during the restart");
-      return kNotRunning;
+      std::string reason = "start_server (pid " + std::to_string(pid) + ") exited during the restart";
+      log_line(reason);
+      return report.finish(kNotRunning, {}, 0, reason);
     }
     auto now = steady_clock::now();
     if (now >= deadline) {
       std::string serving;
       for (const auto& g : status.live) serving += " " + std::to_string(g.generation) + ":" + std::to_string(g.pid);
-      log_line("restart timed out after " + std::to_string(duration_cast<seconds>(config.restart_timeout).count()) +
-               "s; generations alive:" + (serving.empty() ? " none" : serving));
-      return kTimedOut;
+      std::string reason = "restart timed out after " +
+                           std::to_string(duration_cast<seconds>(config.restart_timeout).count()) +
+                           "s; generations alive:" + (serving.empty() ? " none" : serving);
+      log_line(reason);
+      return report.finish(kTimedOut, status, status.starting ? status.starting->generation : 0, reason);
     }
     // A dying start_server changes no file: look again at least every 100 ms.
     watch.wait(std::min(duration_cast<milliseconds>(deadline - now) + milliseconds(1), milliseconds(100)));

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "options.h"
 #include "server.h"
+#include "status_query.h"
 
 extern char** environ;
 
@@ -37,6 +38,8 @@ int run(const starter::Config& config) {
       return starter::restart(config);
     case Mode::kStop:
       return starter::stop(config);
+    case Mode::kStatus:
+      return starter::status(config);
     case Mode::kRun:
       return starter::run_server(config);
   }

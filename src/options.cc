@@ -23,7 +23,8 @@ namespace {
 // with two spaces after its first word becomes a tagged paragraph.
 constexpr const char* kSynopsis =
     "Usage: start_server [options] [--] server-prog server-arg1 ...\n"
-    "  or:  start_server --restart --pid-file=FILE --status-file=FILE\n"
+    "  or:  start_server --restart [--json] --pid-file=FILE --status-file=FILE\n"
+    "  or:  start_server --status [--json] --pid-file=FILE\n"
     "  or:  start_server --stop --pid-file=FILE\n"
     "  or:  start_server --help | --version\n"
     "\n"
@@ -42,7 +43,7 @@ constexpr const char* kEpilogue =
     "  0  after a shutdown by signal, and for a successful --restart or --stop\n"
     "  1  bad usage, or a setup failure\n"
     "  2  --restart: the new generation failed\n"
-    "  3  --restart: start_server is not running, or exited\n"
+    "  3  --restart, --status, --stop: start_server is not running, or exited\n"
     "  4  --restart: --restart-timeout passed\n"
     "\n"
     "Environment:\n"
@@ -100,6 +101,11 @@ po::options_description describe_options() {
      "command given as '| command args'")
     ("daemonize", po::bool_switch(), "run in the background (requires --log-file)")
     ("dir", po::value<std::string>()->value_name("DIR"), "directory the worker runs in")
+    ("respawn-release", po::value<std::string>()->value_name("WHICH"),
+     "what replaces a serving generation that died: 'serving' runs the release it was "
+     "deployed from (the program and --dir with symlinks resolved, as a releases/N + current "
+     "layout needs), 'latest' whatever the symlinks point to now; SIGHUP, --restart and "
+     "automatic restarts always take the latest (default: serving)")
     ("envdir", po::value<std::string>()->value_name("DIR"),
      "directory of files NAME whose first line sets NAME in the worker's environment; "
      "read again for every generation")
@@ -107,6 +113,13 @@ po::options_description describe_options() {
      "ask the start_server of --pid-file to start a new generation, and wait until it serves "
      "alone (needs --pid-file and --status-file)")
     ("restart-timeout", po::value<int>()->value_name("SECONDS"), "seconds --restart waits at most (default: 60)")
+    ("status", po::bool_switch(),
+     "show the start_server of --pid-file: its pid and uptime, listeners, live generations "
+     "with their state, age and release, the last reload and why it failed, any back-off, and "
+     "the limits in force (read from FILE.detail beside the pid file)")
+    ("json", po::bool_switch(),
+     "with --status or --restart, print one JSON object on stdout (schema in the README and "
+     "the STATUS section below)")
     ("stop", po::bool_switch(), "ask the start_server of --pid-file to stop, and wait until it has")
     ("help", po::bool_switch(), "print this help and exit")
     ("version", po::bool_switch(), "print the version and exit");
@@ -235,6 +248,14 @@ Config parse_options(const std::vector<std::string>& args, const std::map<std::s
   config.pid_file = text("pid-file");
   config.status_file = text("status-file");
   if (vm.count("restart-timeout")) config.restart_timeout = seconds_option(vm, "restart-timeout", 1);
+  config.json = flag("json");
+  if (config.json && !flag("restart") && !flag("status"))
+    throw UsageError("--json goes with --status or --restart");
+  if (flag("status")) {
+    if (config.pid_file.empty()) throw UsageError("--status option requires --pid-file to be set as well");
+    config.mode = Config::Mode::kStatus;
+    return config;
+  }
   if (flag("restart")) {
     if (config.pid_file.empty() || config.status_file.empty())
       throw UsageError("--restart option requires --pid-file and --status-file to be set as well");
@@ -302,6 +323,13 @@ Config parse_options(const std::vector<std::string>& args, const std::map<std::s
   if (!delay_given && config.auto_restart) config.kill_old_delay = Seconds(5);
 
   config.dir = text("dir");
+  if (vm.count("respawn-release")) {
+    std::string which = text("respawn-release");
+    if (which == "latest")
+      config.respawn_release = Config::RespawnRelease::kLatest;
+    else if (which != "serving")
+      throw UsageError("--respawn-release: unknown value '" + which + "' (expected 'serving' or 'latest')");
+  }
   config.envdir = text("envdir");
   if (config.envdir.empty())
     if (auto it = env.find("ENVDIR"); it != env.end()) config.envdir = it->second;

@@ -17,11 +17,13 @@
 #include "log_target.h"
 #include "notify.h"
 #include "notify_socket.h"
+#include "resolve_release.h"
 #include "signal_names.h"
 #include "signals.h"
 #include "socket_activation.h"
 #include "spawn.h"
 #include "state_files.h"
+#include "status_detail.h"
 #include "supervisor.h"
 #include "worker_env.h"
 
@@ -64,6 +66,8 @@ class Server {
   /// WATCHDOG=1 from the loop itself, so a wedged loop is what systemd notices.
   void ping_watchdog();
   void feed(const Event& event) { pending_.push_back(event); }
+  /// Rewrites the detail file for --status when what it says has changed.
+  void write_detail();
 
   const Config& config_;
   SignalMask mask_;
@@ -89,6 +93,9 @@ class Server {
   };
   std::map<unsigned long, GenerationNotify> notify_;
   std::optional<int> exit_code_;
+  std::optional<DetailFile> detail_file_;  ///< PIDFILE.detail, with --pid-file
+  StatusDetail detail_;
+  std::string detail_written_;
 };
 
 EnvMap base_environment(const Config& config) {
@@ -133,7 +140,43 @@ Server::Server(const Config& config)
   }
 }
 
+StatusDetail::Limits limits_of(const Config& c) {
+  StatusDetail::Limits l;
+  l.interval_ms = c.interval.count();
+  l.ready = c.ready == Config::Ready::kNotify ? "notify" : "interval";
+  l.ready_timeout_ms = c.ready_timeout.count();
+  l.drain_timeout_ms = c.drain_timeout.count();
+  l.backoff_max_ms = c.backoff_max.count();
+  l.kill_old_delay_ms = c.kill_old_delay.count();
+  l.auto_restart_interval_ms = c.auto_restart ? c.auto_restart_interval.count() : 0;
+  l.respawn_release = c.respawn_release == Config::RespawnRelease::kServing ? "serving" : "latest";
+  return l;
+}
+
+void Server::write_detail() {
+  if (!detail_file_) return;
+  supervisor_.describe(detail_);
+  std::string text = format_detail(detail_);
+  if (text == detail_written_) return;
+  try {
+    detail_file_->write(text);
+    detail_written_ = std::move(text);
+  } catch (const SysError& e) {
+    log_line(std::string("cannot write the status detail file: ") + e.what());
+    detail_written_ = std::move(text);  // said once; tried again at the next change
+  }
+}
+
 int Server::run() {
+  if (!config_.pid_file.empty()) {
+    // Here, after --daemonize: the pid in it is the daemon's.
+    detail_file_.emplace(detail_path(config_.pid_file));
+    detail_.pid = ::getpid();
+    detail_.version = STARTER_VERSION;
+    detail_.started_ms = std::chrono::duration_cast<Millis>(Clock::now().time_since_epoch()).count();
+    for (const auto& entry : listeners_.port_entries()) detail_.listeners.push_back({entry.key, entry.fd});
+    detail_.limits = limits_of(config_);
+  }
   ping_watchdog();
   feed(event::Start{});
   while (!exit_code_) {
@@ -141,6 +184,7 @@ int Server::run() {
       Event event = pending_.front();
       pending_.pop_front();
       execute(supervisor_.handle(event, Clock::now()));
+      write_detail();
     }
     if (exit_code_) break;
 
@@ -258,6 +302,10 @@ void Server::carry_out(const action::Spawn& a) {
   request.exec_paths = exec_candidates(config_.command.front(), env_value(request.env, "PATH"));
   request.inherit_fds = listeners_.fds();
   request.dir = config_.dir;
+  // A deploy resolves the symlinks now, for the record; a respawn runs the kept release.
+  Release release = a.release ? *a.release
+                              : resolve_release(config_.command.front(), env_value(request.env, "PATH"), config_.dir);
+  if (a.release) run_release(request, release);
   std::optional<NotifySocket> notify_socket;
   if (config_.listen_fds) {
     request.env.push_back("LISTEN_FDS=" + std::to_string(listeners_.size()));
@@ -272,7 +320,7 @@ void Server::carry_out(const action::Spawn& a) {
     SpawnResult result = spawn_process(request, mask_);
     if (notify_socket) notify_.emplace(a.generation, GenerationNotify{std::move(*notify_socket), result.pid});
     std::string exec_error = result.error ? result.failed_step + " failed, " + errno_text(result.error) : std::string();
-    feed(event::Spawned{a.generation, result.pid, exec_error});
+    feed(event::Spawned{a.generation, result.pid, exec_error, release});
   } catch (const SysError& e) {
     feed(event::SpawnFailed{a.generation, e.what()});
   }

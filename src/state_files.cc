@@ -108,4 +108,13 @@ void StatusFile::write(const StatusSnapshot& status) {
   written_ = true;
 }
 
+DetailFile::~DetailFile() {
+  if (written_) (void)::unlink(path_.c_str());  // exiting: nothing to do on failure
+}
+
+void DetailFile::write(std::string_view content) {
+  write_atomically(path_, content, /*lock=*/false);
+  written_ = true;
+}
+
 }  // namespace starter

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <string_view>
 
 #include "fd.h"
 #include "status_format.h"
@@ -49,6 +50,22 @@ class StatusFile {
   ~StatusFile();
 
   void write(const StatusSnapshot& status);  ///< throws SysError
+
+ private:
+  std::string path_;
+  bool written_ = false;
+};
+
+/// The status detail file (format in status_detail.h), same discipline as StatusFile:
+/// written by rename, removed at exit if this process wrote it.
+class DetailFile {
+ public:
+  explicit DetailFile(std::string path) : path_(std::move(path)) {}
+  DetailFile(const DetailFile&) = delete;
+  DetailFile& operator=(const DetailFile&) = delete;
+  ~DetailFile();
+
+  void write(std::string_view content);  ///< throws SysError
 
  private:
   std::string path_;

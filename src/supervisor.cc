@@ -3,6 +3,8 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <utility>
+
 #include "signal_names.h"
 
 namespace starter {
@@ -35,6 +37,7 @@ SupervisorSettings SupervisorSettings::from(const Config& config) {
   s.ready_timeout = config.ready_timeout;
   s.drain_timeout = config.drain_timeout;
   s.backoff_max = config.backoff_max;
+  s.respawn_serving_release = config.respawn_release == Config::RespawnRelease::kServing;
   return s;
 }
 
@@ -79,7 +82,9 @@ void Supervisor::on(const event::Reload&, TimePoint now) {
       if (respawn_at_) {  // nothing runs: the operator may just have fixed the program
         log("received HUP, spawning a new worker");
         respawn_at_.reset();
+        died_serving_.reset();  // a deploy: it runs what is there now
         spawn(now);
+        last_reload_ = ReloadRecord{generation_, ReloadOutcome::kInProgress, {}, now};
         return;
       }
       [[fallthrough]];
@@ -119,10 +124,18 @@ void Supervisor::on(const event::Spawned& e, TimePoint now) {
   fresh.pid = e.pid;
   fresh.role = Role::kStarting;
   fresh.spawned = now;
+  fresh.release = e.release;
+  fresh.respawn_of = std::exchange(respawn_of_, 0);
   workers_.push_back(fresh);
   starting_error_ = e.exec_error;
   if (!e.exec_error.empty()) log("generation " + std::to_string(e.generation) + ": " + e.exec_error);
   log("starting new worker " + std::to_string(e.pid));
+  if (fresh.respawn_of)
+    log("generation " + std::to_string(e.generation) + " respawns " +
+        (settings_.respawn_serving_release ? "the release of generation " + std::to_string(fresh.respawn_of) +
+                                                 ", the last one serving: "
+                                           : std::string("the latest release (--respawn-release=latest): ")) +
+        (e.release.name.empty() ? "unknown" : e.release.name));
   if (phase_ == Phase::kStopping) {  // a replacement whose spawn was queued behind the stop
     send(workers_.back(), stop_signal_, now);
     return;
@@ -165,6 +178,7 @@ void Supervisor::on(const event::ChildExited& e, TimePoint now) {
     }
     case Role::kCurrent:
       log("worker " + pid + " died unexpectedly with " + how + ", restarting");
+      died_serving_ = gone;  // its replacements run its release, not whatever is on disk now
       write_status();
       if (phase_ == Phase::kReloading) return;  // the generation on probation takes over
       kill_old_at_.reset();  // the old generation keeps serving until a replacement is up
@@ -210,7 +224,7 @@ void Supervisor::advance(TimePoint now) {
     }
   if (respawn_at_ && now >= *respawn_at_) {
     respawn_at_.reset();
-    spawn(now);
+    spawn(now, /*respawn=*/true);
   }
   if (kill_old_at_ && now >= *kill_old_at_) {
     kill_old_at_.reset();
@@ -226,16 +240,28 @@ void Supervisor::advance(TimePoint now) {
   }
 }
 
-void Supervisor::spawn(TimePoint now) {
+// A respawn replaces a serving generation that died (died_serving_); the retries of a first
+// start that never came up are deploys, so a fixed program is picked up.
+void Supervisor::spawn(TimePoint now, bool respawn) {
   spawning_ = true;
   last_spawn_ = now;
-  out_.push_back(action::Spawn{++generation_});
+  action::Spawn spawn{++generation_};
+  if (respawn && died_serving_) {
+    respawn_of_ = died_serving_->generation;
+    if (settings_.respawn_serving_release) {
+      spawn.release = died_serving_->release;
+      spawn.release_of = died_serving_->generation;
+    }
+  }
+  out_.push_back(std::move(spawn));
 }
 
 void Supervisor::begin_reload(TimePoint now) {
   phase_ = Phase::kReloading;
+  died_serving_.reset();  // a deploy: it runs what is there now
   notify(action::Notify::Kind::kReloading);
   spawn(now);
+  last_reload_ = ReloadRecord{generation_, ReloadOutcome::kInProgress, {}, now};
 }
 
 void Supervisor::promote(TimePoint now) {
@@ -248,6 +274,9 @@ void Supervisor::promote(TimePoint now) {
   last_restart_ = now;
   failures_ = 0;
   failure_.clear();
+  died_serving_.reset();
+  if (last_reload_ && last_reload_->generation == fresh->generation)
+    *last_reload_ = ReloadRecord{fresh->generation, ReloadOutcome::kOk, {}, now};
   write_status();
   std::string old = pids(Role::kOld, /*unsignalled_only=*/true);
   if (old.empty() && phase_ == Phase::kStarting) {
@@ -302,6 +331,8 @@ void Supervisor::finish_reload(TimePoint now) {
 }
 
 void Supervisor::start_failed(unsigned long generation, const std::string& reason, TimePoint now) {
+  if (last_reload_ && last_reload_->generation == generation)
+    *last_reload_ = ReloadRecord{generation, ReloadOutcome::kFailed, reason, now};
   bool serving = find(Role::kCurrent) != nullptr;
   if (phase_ == Phase::kReloading && serving) {
     failed_generation_ = generation;
@@ -417,6 +448,29 @@ std::string Supervisor::status_line() const {
   if (phase_ == Phase::kRetiring) line += ", old ones signalled after --kill-old-delay";
   if (!failure_.empty()) line += "; last restart failed: " + failure_;
   return line;
+}
+
+void Supervisor::describe(StatusDetail& out) const {
+  static constexpr const char* kPhases[] = {"idle", "starting", "serving", "reloading", "retiring", "stopping"};
+  auto ms = [](TimePoint t) {
+    return std::chrono::duration_cast<Millis>(t.time_since_epoch()).count();
+  };
+  out.phase = kPhases[static_cast<int>(phase_)];
+  out.generations.clear();
+  for (const auto& w : workers_) {
+    const char* state = w.role == Role::kStarting                  ? "starting"
+                        : w.role == Role::kCurrent && !w.signalled ? "serving"
+                                                                   : "retiring";
+    out.generations.push_back({w.generation, w.pid, state, ms(w.spawned), w.release.name});
+  }
+  std::sort(out.generations.begin(), out.generations.end(),
+            [](const auto& a, const auto& b) { return a.generation < b.generation; });
+  out.last_reload.reset();
+  if (last_reload_)
+    out.last_reload = StatusDetail::Reload{last_reload_->generation, last_reload_->outcome, ms(last_reload_->at),
+                                           last_reload_->reason};
+  out.backoff.reset();
+  if (respawn_at_) out.backoff = StatusDetail::Backoff{failures_, ms(*respawn_at_)};
 }
 
 Supervisor::Worker* Supervisor::find(pid_t pid) {

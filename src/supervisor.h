@@ -17,6 +17,11 @@
 /// reported failed. A first start that fails is retried with an exponential back-off
 /// (capped at --backoff-max). A signalled worker still alive after --drain-timeout gets
 /// SIGKILL.
+///
+/// Releases (release.h): a Spawn is either a deploy (Start, Reload, automatic restart, and
+/// retries of a first start that never came up), which the server resolves afresh, or a
+/// respawn after the serving generation died, which carries that generation's release so the
+/// server runs exactly it again (unless respawn_serving_release is off).
 
 #include <sys/types.h>
 
@@ -27,6 +32,8 @@
 #include <vector>
 
 #include "config.h"
+#include "release.h"
+#include "status_detail.h"
 #include "status_format.h"
 
 namespace starter {
@@ -48,6 +55,7 @@ struct SupervisorSettings {
   Millis ready_timeout = Seconds(60);  ///< --ready=notify only
   Millis drain_timeout{0};             ///< 0: never SIGKILL (Perl)
   Millis backoff_max = Seconds(60);
+  bool respawn_serving_release = true;  ///< --respawn-release=serving
 
   static SupervisorSettings from(const Config& config);
 };
@@ -60,6 +68,7 @@ struct Spawned {                  ///< the Spawn action's outcome
   unsigned long generation;
   pid_t pid;
   std::string exec_error;         ///< not empty: the child could not exec and will exit
+  Release release{};              ///< what it runs
 };
 struct SpawnFailed { unsigned long generation; std::string reason; };  ///< fork failed
 struct ChildExited { pid_t pid; int status; };
@@ -72,7 +81,13 @@ using Event = std::variant<event::Start, event::Reload, event::Shutdown, event::
                            event::ChildExited, event::Ready, event::WorkerStatus, event::Tick>;
 
 namespace action {
-struct Spawn { unsigned long generation; };
+struct Spawn {
+  unsigned long generation;
+  /// nullopt: a deploy, resolve the release afresh. Otherwise a respawn: run exactly this
+  /// release, the one generation `release_of` ran when it died serving.
+  std::optional<Release> release{};
+  unsigned long release_of = 0;
+};
 struct Signal { pid_t pid; int signo; };
 struct WriteStatus { StatusSnapshot status; };
 struct Notify {
@@ -102,6 +117,16 @@ class Supervisor {
     std::optional<TimePoint> kill_at;  ///< when a signalled worker gets SIGKILL (--drain-timeout)
     bool killed = false;
     std::string status;  ///< its last STATUS= (--ready=notify)
+    Release release;
+    unsigned long respawn_of = 0;  ///< not 0: it respawns the release of this generation
+  };
+
+  /// The last reload (SIGHUP, --restart, automatic restart): which generation, and how it went.
+  struct ReloadRecord {
+    unsigned long generation = 0;
+    ReloadOutcome outcome = ReloadOutcome::kInProgress;
+    std::string reason;  ///< why it failed
+    TimePoint at{};      ///< when it began, or ended
   };
 
   explicit Supervisor(SupervisorSettings settings) : settings_(settings) {}
@@ -116,6 +141,8 @@ class Supervisor {
   const std::vector<Worker>& workers() const { return workers_; }
   /// One line for systemd's STATUS= and the logs.
   std::string status_line() const;
+  /// Fills the supervisor's part of `--status` (phase, generations, last reload, back-off).
+  void describe(StatusDetail& out) const;
 
  private:
   void on(const event::Start&, TimePoint now);
@@ -129,7 +156,7 @@ class Supervisor {
   void on(const event::Tick&, TimePoint) {}
 
   void advance(TimePoint now);
-  void spawn(TimePoint now);
+  void spawn(TimePoint now, bool respawn = false);
   void begin_reload(TimePoint now);
   void promote(TimePoint now);
   void signal_old(TimePoint now);
@@ -167,6 +194,10 @@ class Supervisor {
   unsigned long failed_generation_ = 0;
   std::string failure_;
   std::string last_status_;
+  /// Set when the serving generation dies: what the respawns run, until a deploy.
+  std::optional<Worker> died_serving_;
+  unsigned long respawn_of_ = 0;  ///< the Spawn out is a respawn of this generation's release
+  std::optional<ReloadRecord> last_reload_;
   std::vector<Action> out_;
 };
 
