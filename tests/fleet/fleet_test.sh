@@ -107,7 +107,7 @@ fleet_log "a: pass: every host serves release 1"
 
 fleet_haproxy_start
 fleet_ansible_setup
-fleet_load_start 150
+fleet_load_start 150 170
 fleet_log "HAProxy up on all three, load running"
 
 # b: a good release reaches every host.

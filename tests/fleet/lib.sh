@@ -69,14 +69,16 @@ fleet_enter() {
   done
   read -r FLEET_TREE FLEET_LAYER < <("$fleet_repo/scripts/fleet-tree" --path) ||
     fleet_skip "no fleet layer built; run scripts/fleet-tree first (scripts/test does)"
+  # The locks of the tree and the layer, shared: scripts/systemd-tree and scripts/fleet-tree
+  # take them exclusively to rebuild, so neither is pulled from under our guests.
+  exec 7<>"$FLEET_TREE.lock" 6<>"$FLEET_LAYER.lock"
+  flock -s -w 60 7 || fleet_skip "scripts/systemd-tree is rebuilding $FLEET_TREE"
+  flock -s -w 60 6 || fleet_skip "scripts/fleet-tree is rebuilding $FLEET_LAYER"
   fleet_remove_stale_cgroups
   FLEET_WORK=$(mktemp -d /var/tmp/start_server-fleet.XXXXXX)
   chmod 755 "$FLEET_WORK"
   FLEET_CG_NAME=ss-fleet-$$
   export FLEET_TREE FLEET_LAYER FLEET_WORK FLEET_CG_NAME FLEET_T0=$fleet_t0 FLEET_INSIDE=1
-  # The tree's lock, shared: scripts/systemd-tree never rebuilds the tree under our guests.
-  exec 7<>"$FLEET_TREE.lock"
-  flock -s -w 60 7 || fleet_skip "scripts/systemd-tree is rebuilding $FLEET_TREE"
 
   unshare --net --mount --pid --fork --kill-child=TERM --mount-proc --propagation private \
     -- "$0" "$@" &
