@@ -154,7 +154,8 @@ void expect_one_line_refusal(const TempDir& dir, StarterProcess& starter,
 TEST(FaultCrashLoop, FailingReloadsNeverTouchTheServingGeneration) {
   TempDir dir;
   std::string fail = dir / "fail";
-  Serving s(dir, {}, "--ready-after-ms=0");
+  // --reload-retry=off: every attempt below is one --restart's (the default retries between).
+  Serving s(dir, {"--reload-retry=off"}, "--ready-after-ms=0");
   ASSERT_UP(s);
   write_file(fail, "");
   // Generations 2 and 4 exit at once; generation 3 runs for 100 ms, then crashes, never ready.
@@ -332,9 +333,10 @@ TEST(FaultFork, ForkFailingUnderRlimitNprocKeepsTheWorkingGenerationAndRecovers)
   Report report(report_path);
   StarterProcess starter(
       dir,
+      // --reload-retry=off: each failed fork is one --restart's, never a background retry's.
       as_nobody_args({"--ready=notify", "--port=127.0.0.1:0", "--pid-file=" + pid_file,
-                      "--status-file=" + status, "--", kFakeWorker, "--report=" + report_path,
-                      "--ready-after-ms=0"}),
+                      "--status-file=" + status, "--reload-retry=off", "--", kFakeWorker,
+                      "--report=" + report_path, "--ready-after-ms=0"}),
       {}, {}, kSetpriv);
   starter.watch_report(report_path);
   auto up = report.wait_for("notified", 1);
@@ -407,6 +409,8 @@ TEST(FaultAcceptEmfile, WorkerOutOfDescriptorsLeavesStartServerUnaffectedAndARel
   Serving s(dir, {}, "--ready-after-ms=0");
   ASSERT_UP(s);
   ASSERT_EQ(request(s.addr), reply_of(1, s.pid1));
+  // Compared with <=: start_server may hold a descriptor for a moment (a /proc read, a file
+  // being replaced) when this is taken; a leak only ever adds.
   size_t starter_fds = open_fds_of(s.starter.pid()).size();
   std::string output_before = s.starter.output();
   rlimit original{};
@@ -418,7 +422,8 @@ TEST(FaultAcceptEmfile, WorkerOutOfDescriptorsLeavesStartServerUnaffectedAndARel
   EXPECT_EQ(reply.rfind("ERROR: no reply", 0), 0u) << "the fault did not happen: " << reply;
   // start_server is unaffected: running, same descriptors, generation 1 still listed.
   EXPECT_TRUE(s.starter.running());
-  EXPECT_EQ(open_fds_of(s.starter.pid()).size(), starter_fds);
+  EXPECT_TRUE(wait_until([&] { return open_fds_of(s.starter.pid()).size() <= starter_fds; }))
+      << joined(open_fds_of(s.starter.pid()));
   EXPECT_EQ(read_status_file(s.status), (Status{{1, s.pid1}}));
   EXPECT_EQ(s.starter.output(), output_before) << "start_server reacted to a worker's own trouble";
   // Lifted, the worker serves again by itself.
@@ -437,7 +442,8 @@ TEST(FaultAcceptEmfile, WorkerOutOfDescriptorsLeavesStartServerUnaffectedAndARel
       << "generation 1 did not stop";
   EXPECT_EQ(request(s.addr), reply_of(2, up2->pid));
   EXPECT_EQ(read_status_file(s.status), (Status{{2, up2->pid}}));
-  EXPECT_EQ(open_fds_of(s.starter.pid()).size(), starter_fds);
+  EXPECT_TRUE(wait_until([&] { return open_fds_of(s.starter.pid()).size() <= starter_fds; }))
+      << joined(open_fds_of(s.starter.pid()));
 }
 
 // ---- start_server SIGKILLed, then started again ------------------------------------------
@@ -586,9 +592,10 @@ TEST(FaultNotifyGarbage, GarbageIsLoggedOncePerGenerationAndKindAndReadyStillCou
   EXPECT_EQ(count_of(out, "ignoring notifications to generation 2 from pid " + me), 1u) << out;
   EXPECT_EQ(count_of(out, "ignoring notifications"), 1u) << out;
   EXPECT_EQ(count_of(out, "malformed"), 2u) << out;
-  // Every passed descriptor was closed: start_server holds as many as before.
+  // Every passed descriptor was closed: start_server holds no more than before (fewer once
+  // generation 1's notify socket is gone with it).
   EXPECT_TRUE(
-      wait_until([&] { return open_fds_of(s.starter.pid()).size() == fds_settled; }, kTimeout))
+      wait_until([&] { return open_fds_of(s.starter.pid()).size() <= fds_settled; }, kTimeout))
       << fds_settled << " before, now:\n"
       << joined(open_fds_of(s.starter.pid()));
   EXPECT_EQ(request(s.addr), reply_of(2, up2->pid));
@@ -598,7 +605,7 @@ TEST(FaultNotifyGarbage, GarbageIsLoggedOncePerGenerationAndKindAndReadyStillCou
 // not count, nor does one inside a line of binary bytes, nor a stranger's.
 TEST(FaultNotifyGarbage, GarbageAloneNeverMakesAGenerationReady) {
   TempDir dir;
-  Serving s(dir, {"--ready-timeout=2"}, "--ready-after-ms=0");
+  Serving s(dir, {"--ready-timeout=2", "--reload-retry=off"}, "--ready-after-ms=0");
   ASSERT_UP(s);
   s.set_flags("--notify-garbage --env=NOTIFY_SOCKET");  // garbage only, never a proper READY=1
   ASSERT_EQ(kill(s.starter.pid(), SIGHUP), 0);

@@ -186,7 +186,8 @@ TEST(ReadinessLate, OldGenerationServesAndIsSignalledOnlyOnceTheNewOneIsReady) {
 
 TEST(ReadinessNever, NewGenerationIsKilledAtTheReadyTimeoutAndTheOldServesOn) {
   TempDir dir;
-  Gated d(dir, {"--ready-timeout=2"}, "--ready-after-ms=0");
+  // --reload-retry=off: what follows looks at the one failed generation, with no retry after it.
+  Gated d(dir, {"--ready-timeout=2", "--reload-retry=off"}, "--ready-after-ms=0");
   ASSERT_GATED_UP(d);
   d.set_flags("");  // generation 2 serves, but never sends READY=1
 

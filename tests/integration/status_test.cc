@@ -282,7 +282,7 @@ TEST(RespawnRelease, ACrashAfterAFailedDeployRespawnsTheServingRelease) {
   TempDir dir;
   Daemon* d = nullptr;
   std::unique_ptr<Daemon> holder;
-  std::string why = crash_after_a_failed_deploy(dir, {"--interval=1"}, d, holder);
+  std::string why = crash_after_a_failed_deploy(dir, {"--interval=1", "--reload-retry=off"}, d, holder);
   ASSERT_EQ(why, "");
   auto ready3 = d->report.wait_for_ready(3);
   ASSERT_TRUE(ready3) << d->starter.output();
@@ -308,7 +308,7 @@ TEST(RespawnRelease, WithLatestTheRespawnRunsWhatCurrentPointsAt) {
   TempDir dir;
   Daemon* d = nullptr;
   std::unique_ptr<Daemon> holder;
-  std::string why = crash_after_a_failed_deploy(dir, {"--interval=1", "--respawn-release=latest"}, d, holder);
+  std::string why = crash_after_a_failed_deploy(dir, {"--interval=1", "--reload-retry=off", "--respawn-release=latest"}, d, holder);
   ASSERT_EQ(why, "");
   std::string b = real_path(dir / "releases/B/run");
   EXPECT_NE(d->starter.output().find("generation 3 respawns the latest release (--respawn-release=latest): " + b),
