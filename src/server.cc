@@ -183,8 +183,11 @@ int Server::run() {
     while (!pending_.empty() && !exit_code_) {
       Event event = pending_.front();
       pending_.pop_front();
-      execute(supervisor_.handle(event, Clock::now()));
+      std::vector<Action> actions = supervisor_.handle(event, Clock::now());
+      // Before the status file changes: whoever sees it change (--restart) and then asks
+      // --status finds the same state there.
       write_detail();
+      execute(std::move(actions));
     }
     if (exit_code_) break;
 
