@@ -40,6 +40,7 @@ struct Config {
   std::string envdir;
 
   Millis restart_timeout = Seconds(60);  ///< how long --restart waits (ours)
+  Millis stop_timeout = Seconds(60);     ///< how long --stop waits; 0: for ever (ours)
   bool json = false;  ///< --status and --restart print one JSON object (ours)
 
   /// What makes a new generation "up" (ours): surviving --interval (Perl), or READY=1 sent
@@ -49,6 +50,7 @@ struct Config {
   Millis ready_timeout = Seconds(60);  ///< --ready=notify: killed if not ready by then
   Millis drain_timeout{0};             ///< SIGKILL a signalled worker after this; 0: never
   Millis backoff_max = Seconds(60);    ///< cap of the pause between failed starts
+  bool reload_retry = true;  ///< after a failed reload keep starting new generations (Perl)
   /// What a respawn after a crash of the serving generation runs (ours; release.h): the
   /// release that generation was deployed from, or whatever the symlinks point to now.
   enum class RespawnRelease { kServing, kLatest };

@@ -16,6 +16,7 @@
 #include "error.h"
 #include "fd.h"
 #include "json.h"
+#include "lock_holder.h"
 #include "log.h"
 #include "state_files.h"
 
@@ -45,6 +46,28 @@ unsigned long newest_generation(const StatusSnapshot& status) {
 int not_running(const std::string& pid_file) {
   log_line("no running start_server holds the pid file " + pid_file);
   return kNotRunning;
+}
+
+/// Sets `pid` to the running start_server of `pid_file`, once proven to be the process
+/// holding the file's lock as this pid namespace sees it, and returns kControlOk; otherwise
+/// says why and returns the exit status.
+/// A pid file shared with a container holds the daemon's pid inside it (often 1): signalling
+/// that number out here would hit another process, perhaps our own init.
+int find_daemon(const std::string& pid_file, pid_t& pid, std::string& reason) {
+  if (!PidFile::is_locked(pid_file)) {
+    reason = "no running start_server holds the pid file " + pid_file;
+    log_line(reason);
+    return kNotRunning;
+  }
+  pid = PidFile::read_pid(pid_file);
+  std::optional<pid_t> holder = flock_holder(pid_file);
+  if (holder == pid) return kControlOk;
+  reason = "pid file " + pid_file + " names pid " + std::to_string(pid) + ", but its lock is held by " +
+           (!holder || *holder == 0 ? std::string("a process outside this pid namespace (/proc/locks hides it)")
+                                    : "pid " + std::to_string(*holder)) +
+           "; not signalling it";
+  log_line(reason);
+  return kNotOurs;
 }
 
 /// Wakes up when the status file's directory changes: start_server replaces the file by
@@ -93,7 +116,8 @@ struct RestartReport {
     for (const auto& g : status.live) pids += (pids.empty() ? "" : ",") + std::to_string(g.pid);
     std::cout << "{\"outcome\":\"" << outcome_of(code) << "\",\"generation\":"
               << (generation ? std::to_string(generation) : "null") << ",\"pids\":[" << pids
-              << "],\"reason\":" << json_string_or_null(reason) << "}\n" << std::flush;
+              << "],\"reason\":" << json_string_or_null(reason)
+              << ",\"retrying\":" << (status.retrying ? "true" : "false") << "}\n" << std::flush;
     return code;
   }
 };
@@ -103,10 +127,10 @@ struct RestartReport {
 int restart(const Config& config) {
   using namespace std::chrono;
   RestartReport report{config.json};
-  if (!PidFile::is_locked(config.pid_file))
-    return report.finish(not_running(config.pid_file), {}, 0,
-                         "no running start_server holds the pid file " + config.pid_file);
-  pid_t pid = PidFile::read_pid(config.pid_file);
+  pid_t pid = 0;
+  std::string refused;
+  if (int status = find_daemon(config.pid_file, pid, refused); status != kControlOk)
+    return report.finish(status, {}, 0, refused);
   unsigned long before = newest_generation(read_status(config.status_file));
 
   StatusWatch watch(config.status_file);  // before the HUP, so that no change is missed
@@ -121,7 +145,9 @@ int restart(const Config& config) {
     if (status.live.size() == 1 && status.live.front().generation > before)
       return report.finish(kControlOk, status, status.live.front().generation, {});
     if (!status.failure.empty() && status.failed_generation > before) {
-      log_line("restart failed: " + status.failure);
+      log_line("restart failed: " + status.failure +
+               (status.retrying ? "; start_server keeps starting new generations until one is up"
+                                : "; the serving generation stays until the next restart"));
       return report.finish(kRestartFailed, status, status.failed_generation, status.failure);
     }
     if (!PidFile::is_locked(config.pid_file)) {
@@ -145,18 +171,31 @@ int restart(const Config& config) {
 }
 
 int stop(const Config& config) {
+  using namespace std::chrono;
   UniqueFd fd(::open(config.pid_file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
-  if (!fd || !PidFile::is_locked(config.pid_file)) return not_running(config.pid_file);
-  pid_t pid = PidFile::read_pid(config.pid_file);
+  if (!fd) return not_running(config.pid_file);
+  pid_t pid = 0;
+  std::string refused;
+  if (int status = find_daemon(config.pid_file, pid, refused); status != kControlOk) return status;
   log_raw("stop_server (pid:" + std::to_string(::getpid()) + ") stopping now (pid:" + std::to_string(pid) + ")...");
   if (::kill(pid, SIGTERM) < 0) {
     log_line("failed to send SIGTERM to start_server (pid " + std::to_string(pid) + "): " + errno_text(errno));
     return kNotRunning;
   }
-  // The lock is released when start_server exits, after it removed the pid file.
-  while (::flock(fd.get(), LOCK_EX) < 0)
-    if (errno != EINTR) throw SysError("flock", config.pid_file);
-  return kControlOk;
+  // The lock is released when start_server exits, after it removed the pid file. A stop
+  // waits for the workers to drain, which can take long: --stop-timeout bounds the wait, and
+  // the stop goes on after we give up.
+  auto deadline = steady_clock::now() + config.stop_timeout;
+  for (;;) {
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return kControlOk;
+    if (errno != EWOULDBLOCK && errno != EINTR) throw SysError("flock", config.pid_file);
+    if (config.stop_timeout.count() > 0 && steady_clock::now() >= deadline) {
+      log_line("stop timed out after " + std::to_string(duration_cast<seconds>(config.stop_timeout).count()) +
+               "s; start_server (pid " + std::to_string(pid) + ") is still stopping");
+      return kTimedOut;
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
 }
 
 }  // namespace starter

@@ -49,6 +49,19 @@ void cloexec_inherited_fds() {
   ::closedir(dir);
 }
 
+void ensure_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+    // The lowest free descriptor is `fd` itself: the ones below it are open by now.
+    int null = ::open("/dev/null", O_RDWR | O_NOCTTY);
+    if (null < 0) throw SysError("open", "/dev/null");
+    if (null != fd) {
+      (void)::close(null);
+      throw SysError("open", "/dev/null as fd " + std::to_string(fd), EBADF);
+    }
+  }
+}
+
 long read_some(int fd, void* buf, std::size_t len) {
   for (;;) {
     ssize_t n = ::read(fd, buf, len);

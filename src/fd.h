@@ -45,6 +45,11 @@ void set_cloexec(int fd, bool on);
 /// Marks every fd >= 3 close-on-exec, so nothing we inherited leaks into a worker.
 void cloexec_inherited_fds();
 
+/// Opens /dev/null on whichever of fds 0, 1 and 2 is closed (cron, init scripts, `cmd <&-`),
+/// as init systems do: otherwise our own descriptors would land there, and redirecting the
+/// log or a worker's stdout would close a socket or the pid file's lock. Run it first.
+void ensure_standard_fds();
+
 /// read(2) retried on EINTR. Returns bytes read (0 at EOF), or -1 with errno set
 /// (EAGAIN included: the caller decides).
 long read_some(int fd, void* buf, std::size_t len);

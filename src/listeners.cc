@@ -151,6 +151,7 @@ Listener& Listener::operator=(Listener&& other) noexcept {
     owns_path_ = std::exchange(other.owns_path_, false);
     dev_ = other.dev_;
     ino_ = other.ino_;
+    flags_ = other.flags_;
   }
   return *this;
 }
@@ -159,6 +160,34 @@ void Listener::own_path(dev_t dev, ino_t ino) {
   owns_path_ = true;
   dev_ = dev;
   ino_ = ino;
+}
+
+void Listener::remember_flags() { flags_ = ::fcntl(fd_.get(), F_GETFL); }
+
+void Listener::heal(int backlog, std::vector<std::string>& problems) {
+  std::string name = spec_.describe();
+  if (spec_.is_stream()) {
+    int listening = 1;
+    socklen_t len = sizeof listening;
+    if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && !listening) {
+      if (::listen(fd_.get(), backlog) == 0)
+        problems.push_back("socket " + name + " was no longer listening (a worker shut it down?); listening again");
+      else
+        problems.push_back("socket " + name + " is no longer listening (a worker shut it down?) and cannot listen again: " +
+                           SysError("listen", name).what());
+    }
+  }
+  int flags = ::fcntl(fd_.get(), F_GETFL);
+  if (flags_ < 0 || flags < 0 || ((flags ^ flags_) & O_NONBLOCK) == 0) return;
+  bool now_nonblocking = flags & O_NONBLOCK;
+  // The flag lives on the description every generation shares: left set, a worker that
+  // expects blocking accepts would spin on EAGAIN.
+  if (::fcntl(fd_.get(), F_SETFL, (flags & ~O_NONBLOCK) | (flags_ & O_NONBLOCK)) == 0)
+    problems.push_back("socket " + name + " was made " + (now_nonblocking ? "non-blocking" : "blocking") +
+                       " by a worker; set back as it was");
+  else
+    problems.push_back("socket " + name + " was made " + (now_nonblocking ? "non-blocking" : "blocking") +
+                       " by a worker and cannot be set back: " + SysError("fcntl(F_SETFL)", name).what());
 }
 
 void Listener::move_to(int target) {
@@ -242,7 +271,15 @@ Listeners Listeners::open(const std::vector<ListenSpec>& specs, int backlog, std
   set.place(pinned);
   for (const auto& [listener, target] : pinned)
     log_line("socket is duplicated to file descriptor " + std::to_string(target));
+  set.backlog_ = backlog;
+  for (auto& l : set.listeners_) l.remember_flags();
   return set;
+}
+
+std::vector<std::string> Listeners::heal() {
+  std::vector<std::string> problems;
+  for (auto& l : listeners_) l.heal(backlog_, problems);
+  return problems;
 }
 
 void Listeners::place_from_3() {

@@ -2,8 +2,10 @@
 /// The listening sockets: created once at start-up, before the first worker, and held open
 /// for the whole life of start_server, so every generation shares the very same sockets.
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
+#include <string>
 #include <vector>
 
 #include "fd.h"
@@ -33,6 +35,10 @@ class Listener {
   void replace_fd(UniqueFd fd) { fd_ = std::move(fd); }
   /// Remembers the socket file we created, to remove it at exit.
   void own_path(dev_t dev, ino_t ino);
+  /// Records the file status flags as they are now, for heal().
+  void remember_flags();
+  /// See Listeners::heal.
+  void heal(int backlog, std::vector<std::string>& problems);
 
  private:
   void remove_owned_path();
@@ -43,6 +49,7 @@ class Listener {
   bool owns_path_ = false;
   dev_t dev_ = 0;
   ino_t ino_ = 0;
+  int flags_ = -1;  ///< F_GETFL at start
 };
 
 class Listeners {
@@ -60,6 +67,12 @@ class Listeners {
   /// protocol requires. Throws UsageError if an "=FD" spec asks for another place.
   void place_from_3();
 
+  /// Repairs what a worker can do to a socket every generation shares: a stream socket
+  /// that no longer listens (a worker called shutdown(2) on it) listens again, and an
+  /// O_NONBLOCK flag set or cleared on the shared file description is put back as it was at
+  /// start. Returns one line per problem, saying what was done, for the caller to log.
+  std::vector<std::string> heal();
+
   /// SERVER_STARTER_PORT entries, in order.
   std::vector<PortEntry> port_entries() const;
   /// The descriptors a worker inherits.
@@ -71,6 +84,7 @@ class Listeners {
  private:
   void place(const std::vector<std::pair<Listener*, int>>& targets);
   std::vector<Listener> listeners_;
+  int backlog_ = SOMAXCONN;
 };
 
 }  // namespace starter

@@ -13,4 +13,9 @@ void log_line(std::string_view message);
 /// Writes LINE and a newline as is (for the Perl-worded "start_server (pid:N) starting now...").
 void log_raw(std::string_view line);
 
+/// From now on, write to `fd` instead of fd 2. A line that `fd` cannot take at once (a
+/// non-blocking pipe whose reader stopped reading) is dropped, never waited for; the next
+/// line that gets through says how many were lost.
+void log_to(int fd);
+
 }  // namespace starter

@@ -7,6 +7,7 @@
 
 #include "control.h"
 #include "error.h"
+#include "fd.h"
 #include "log.h"
 #include "options.h"
 #include "server.h"
@@ -50,6 +51,7 @@ int run(const starter::Config& config) {
 
 int main(int argc, char** argv) {
   try {
+    starter::ensure_standard_fds();
     return run(starter::parse_options(std::vector<std::string>(argv + 1, argv + argc), environment()));
   } catch (const starter::UsageError& e) {
     starter::log_line(e.what());

@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "signal_names.h"
+#include "starter_env.h"
 
 namespace po = boost::program_options;
 
@@ -44,7 +45,9 @@ constexpr const char* kEpilogue =
     "  1  bad usage, or a setup failure\n"
     "  2  --restart: the new generation failed\n"
     "  3  --restart, --status, --stop: start_server is not running, or exited\n"
-    "  4  --restart: --restart-timeout passed\n"
+    "  4  --restart, --stop: --restart-timeout or --stop-timeout passed\n"
+    "  5  --restart, --stop: the pid in the file is not the lock holder as seen from\n"
+    "     here (another pid namespace): nothing was signalled\n"
     "\n"
     "Environment:\n"
     "  ENVDIR, ENABLE_AUTO_RESTART, KILL_OLD_DELAY and AUTO_RESTART_INTERVAL stand\n"
@@ -84,6 +87,10 @@ po::options_description describe_options() {
      "(default: 0)")
     ("backoff-max", po::value<int>()->value_name("SECONDS"),
      "failed starts in a row are retried after --interval, doubling up to this (default: 60)")
+    ("reload-retry", po::value<std::string>()->value_name("MODE"),
+     "after a reload whose new generation failed: 'on' keeps starting new generations (after "
+     "--interval, backing off up to --backoff-max) until one is up, as Perl's start_server "
+     "does; 'off' keeps the serving generation until the next HUP (default: on)")
     ("signal-on-hup", po::value<std::string>()->value_name("SIGNAL"),
      "signal sent to the old generation once a new one has started (default: TERM)")
     ("signal-on-term", po::value<std::string>()->value_name("SIGNAL"),
@@ -121,6 +128,8 @@ po::options_description describe_options() {
      "with --status or --restart, print one JSON object on stdout (schema in the README and "
      "the STATUS section below)")
     ("stop", po::bool_switch(), "ask the start_server of --pid-file to stop, and wait until it has")
+    ("stop-timeout", po::value<int>()->value_name("SECONDS"),
+     "seconds --stop waits at most; 0 waits for ever (default: 60)")
     ("help", po::bool_switch(), "print this help and exit")
     ("version", po::bool_switch(), "print the version and exit");
   // clang-format on
@@ -248,6 +257,7 @@ Config parse_options(const std::vector<std::string>& args, const std::map<std::s
   config.pid_file = text("pid-file");
   config.status_file = text("status-file");
   if (vm.count("restart-timeout")) config.restart_timeout = seconds_option(vm, "restart-timeout", 1);
+  if (vm.count("stop-timeout")) config.stop_timeout = seconds_option(vm, "stop-timeout", 0);
   config.json = flag("json");
   if (config.json && !flag("restart") && !flag("status"))
     throw UsageError("--json goes with --status or --restart");
@@ -309,6 +319,12 @@ Config parse_options(const std::vector<std::string>& args, const std::map<std::s
   if (vm.count("ready-timeout")) config.ready_timeout = seconds_option(vm, "ready-timeout", 1);
   if (vm.count("drain-timeout")) config.drain_timeout = seconds_option(vm, "drain-timeout", 0);
   if (vm.count("backoff-max")) config.backoff_max = seconds_option(vm, "backoff-max", 1);
+  if (vm.count("reload-retry")) {
+    std::string mode = text("reload-retry");
+    if (mode != "on" && mode != "off")
+      throw UsageError("--reload-retry: unknown value " + quote(mode) + " (expected 'on' or 'off')");
+    config.reload_retry = mode == "on";
+  }
   if (vm.count("signal-on-hup")) config.signal_on_hup = parse_signal_name("signal-on-hup", text("signal-on-hup"));
   if (vm.count("signal-on-term")) config.signal_on_term = parse_signal_name("signal-on-term", text("signal-on-term"));
 

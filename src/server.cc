@@ -1,15 +1,17 @@
 #include "server.h"
 
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
-#include <deque>
+#include <set>
 #include <map>
 #include <optional>
 
 #include "daemon.h"
+#include "descendants.h"
 #include "envdir.h"
 #include "error.h"
 #include "listeners.h"
@@ -47,12 +49,27 @@ int poll_timeout(std::optional<TimePoint> deadline, TimePoint now) {
   return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
 }
 
+/// Throws UsageError unless `dir` (--dir) is a directory we can enter: a worker could never
+/// start otherwise, and would be retried for ever.
+void check_dir(const std::string& dir) {
+  if (dir.empty()) return;
+  struct stat st {};
+  int error = ::stat(dir.c_str(), &st) < 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR
+                                                    : ::access(dir.c_str(), X_OK) < 0 ? errno
+                                                                                      : 0;
+  if (error) throw UsageError("--dir: " + quote(dir) + ": " + errno_text(error));
+}
+
 class Server {
  public:
   explicit Server(const Config& config);
   int run();
 
  private:
+  /// One turn of the loop: handle what was received, then wait for the next event or deadline.
+  void turn();
+  /// An exception escaped the loop: the workers are stopped, never orphaned, and we exit 1.
+  void on_fatal(const std::string& what);
   void execute(std::vector<Action> actions);
   void carry_out(const action::Spawn& a);
   void carry_out(const action::Signal& a);
@@ -61,8 +78,13 @@ class Server {
   void carry_out(const action::Log& a) { log_line(a.text); }
   void carry_out(const action::Exit& a) { exit_code_ = a.code; }
   void on_signals();
+  void on_child_exits(const std::vector<ChildExit>& exits);
   void on_notifications(unsigned long generation);
-  void forget_generation_of(pid_t pid);
+  bool from_generation(pid_t sender, unsigned long generation) const;
+  /// Drops the notify sockets of generations that have no process left.
+  void prune_notify_sockets();
+  void restart_logger_if_due();
+  std::map<std::string, std::string> envdir_now();
   /// WATCHDOG=1 from the loop itself, so a wedged loop is what systemd notices.
   void ping_watchdog();
   void feed(const Event& event) { pending_.push_back(event); }
@@ -82,17 +104,19 @@ class Server {
   SystemdNotifier notifier_;
   std::optional<Millis> watchdog_period_ = SystemdNotifier::watchdog_period();
   TimePoint next_watchdog_{};
-  std::deque<Event> pending_;
+  std::optional<TimePoint> logger_restart_at_;
+  TimePoint logger_started_{};
+  std::vector<Event> pending_;
 
-  /// --ready=notify: each generation's own NOTIFY_SOCKET, until its worker is reaped.
+  /// --ready=notify: each generation's own NOTIFY_SOCKET, until its last process is reaped.
   struct GenerationNotify {
     NotifySocket socket;
-    pid_t pid = 0;
     bool warned_foreign = false;
     bool warned_malformed = false;
   };
   std::map<unsigned long, GenerationNotify> notify_;
   std::optional<int> exit_code_;
+  bool fatal_ = false;
   std::optional<DetailFile> detail_file_;  ///< PIDFILE.detail, with --pid-file
   StatusDetail detail_;
   std::string detail_written_;
@@ -111,26 +135,36 @@ std::vector<std::string> as_entries(const EnvMap& env) {
 }
 
 // Members are initialised in the order the contract needs: checks that leave nothing
-// behind first, then the log, the sockets and the pid file.
+// behind first, then the sockets, the log and the pid file. The sockets come first of all our
+// descriptors, so that a pinned "=FD" can only take the place of one we inherited, never of
+// the log or the pid file's lock.
 Server::Server(const Config& config)
     : config_(config),
       mask_((cloexec_inherited_fds(), SignalMask::block_handled())),
       worker_env_(base_environment(config), config.envdir.empty() ? EnvMap() : read_envdir(config.envdir)),
       supervisor_(SupervisorSettings::from(config)) {
+  check_dir(config.dir);
   check_executable(config.command.front(), worker_env_.base_value("PATH"), config.dir);
   if (!config.pid_file.empty()) PidFile::check_not_running(config.pid_file);
   if (!config.status_file.empty()) status_file_.emplace(config.status_file);
-  if (!config.log_file.empty()) log_ = LogTarget::open(config.log_file, as_entries(base_environment(config)), mask_);
 
   listeners_ = Listeners::open(config.listeners, config.backlog, take_systemd_sockets(), config.path_mode);
   if (config.listen_fds) listeners_.place_from_3();
   port_value_ = encode_server_starter_port(listeners_.port_entries());
+  if (!config.log_file.empty()) {
+    log_ = LogTarget::open(config.log_file, as_entries(base_environment(config)), mask_);
+    logger_started_ = Clock::now();
+  }
+  become_subreaper();
   if (!config.pid_file.empty() && !config.daemonize) pid_file_ = PidFile::create(config.pid_file);
   signals_.emplace(mask_.handled());
   // After every check, so that bad input is exactly one line (Perl prints this first).
   log_raw("start_server (pid:" + std::to_string(::getpid()) + ") starting now...");
 
-  if (log_) log_->redirect_stdout_stderr();
+  if (log_) {
+    log_->redirect_stdout_stderr();
+    log_to(log_->own_fd());
+  }
   if (config.daemonize) {
     bool keep_stdin = false;
     for (int fd : listeners_.fds()) keep_stdin |= fd == STDIN_FILENO;
@@ -180,34 +214,65 @@ int Server::run() {
   ping_watchdog();
   feed(event::Start{});
   while (!exit_code_) {
-    while (!pending_.empty() && !exit_code_) {
-      Event event = pending_.front();
-      pending_.pop_front();
-      std::vector<Action> actions = supervisor_.handle(event, Clock::now());
-      // Before the status file changes: whoever sees it change (--restart) and then asks
-      // --status finds the same state there.
-      write_detail();
-      execute(std::move(actions));
+    try {
+      turn();
+    } catch (const std::exception& e) {
+      on_fatal(e.what());
     }
-    if (exit_code_) break;
-
-    auto deadline = supervisor_.next_deadline();
-    if (watchdog_period_ && (!deadline || next_watchdog_ < *deadline)) deadline = next_watchdog_;
-    std::vector<pollfd> fds{{signals_->fd(), POLLIN, 0}};
-    std::vector<unsigned long> generations{0};
-    for (const auto& [generation, n] : notify_) {
-      fds.push_back({n.socket.fd(), POLLIN, 0});
-      generations.push_back(generation);
-    }
-    int rc = ::poll(fds.data(), fds.size(), poll_timeout(deadline, Clock::now()));
-    if (rc < 0 && errno != EINTR) throw SysError("poll", "signalfd");
-    for (std::size_t i = 1; rc > 0 && i < fds.size(); ++i)
-      if (fds[i].revents & POLLIN) on_notifications(generations[i]);
-    if (rc > 0 && (fds[0].revents & POLLIN)) on_signals();
-    feed(event::Tick{});
-    ping_watchdog();
   }
-  return *exit_code_;
+  return fatal_ ? 1 : *exit_code_;
+}
+
+void Server::turn() {
+  // Whatever was received is handled before any deadline is judged (Supervisor::handle): a
+  // READY=1 sent in time counts even when we were not scheduled until after the timeout.
+  while (!pending_.empty() && !exit_code_) {
+    std::vector<Event> batch = std::move(pending_);
+    pending_.clear();
+    std::vector<Action> actions = supervisor_.handle(batch, Clock::now());
+    // Before the status file changes: whoever sees it change (--restart) and then asks
+    // --status finds the same state there.
+    write_detail();
+    execute(std::move(actions));
+  }
+  if (exit_code_) return;
+  prune_notify_sockets();
+
+  auto deadline = supervisor_.next_deadline();
+  for (const auto& t : {std::optional<TimePoint>(watchdog_period_ ? std::optional(next_watchdog_) : std::nullopt),
+                        logger_restart_at_})
+    if (t && (!deadline || *t < *deadline)) deadline = t;
+  std::vector<pollfd> fds{{signals_->fd(), POLLIN, 0}};
+  std::vector<unsigned long> generations{0};
+  for (const auto& [generation, n] : notify_) {
+    fds.push_back({n.socket.fd(), POLLIN, 0});
+    generations.push_back(generation);
+  }
+  int rc = ::poll(fds.data(), fds.size(), poll_timeout(deadline, Clock::now()));
+  if (rc < 0 && errno != EINTR) throw SysError("poll", "signalfd");
+  for (std::size_t i = 1; rc > 0 && i < fds.size(); ++i)
+    if (fds[i].revents & POLLIN) on_notifications(generations[i]);
+  if (rc > 0 && (fds[0].revents & POLLIN)) on_signals();
+  restart_logger_if_due();
+  feed(event::Tick{});
+  ping_watchdog();
+}
+
+void Server::on_fatal(const std::string& what) {
+  if (fatal_) {
+    // Failing again while stopping: no more waiting, nothing left behind.
+    log_line("fatal error while stopping: " + what + "; killing every worker");
+    for (const auto& w : supervisor_.workers()) {
+      (void)::kill(w.pid, SIGKILL);  // ESRCH: it is gone already
+      for (pid_t pid : w.descendants) (void)::kill(pid, SIGKILL);
+    }
+    exit_code_ = 1;
+    return;
+  }
+  fatal_ = true;
+  log_line("fatal error: " + what + "; stopping every worker before exiting");
+  pending_.clear();
+  feed(event::Shutdown{SIGTERM});
 }
 
 void Server::ping_watchdog() {
@@ -228,15 +293,7 @@ void Server::on_signals() {
       others.push_back(static_cast<int>(info.ssi_signo));
   }
   // Reap first, so the supervisor knows who is alive before it acts on HUP or TERM.
-  if (child_exited)
-    for (const auto& exit : reap_children()) {
-      if (log_ && exit.pid == log_->logger_pid()) {
-        log_line("the --log-file command exited: " + describe_wait_status(exit.status));
-        continue;
-      }
-      forget_generation_of(exit.pid);
-      feed(event::ChildExited{exit.pid, exit.status});
-    }
+  if (child_exited) on_child_exits(reap_children());
   for (int signo : others) {
     switch (signo) {
       case SIGHUP:
@@ -258,12 +315,69 @@ void Server::on_signals() {
   }
 }
 
-void Server::forget_generation_of(pid_t pid) {
-  for (auto it = notify_.begin(); it != notify_.end(); ++it)
-    if (it->second.pid == pid) {
-      notify_.erase(it);
-      return;
+void Server::on_child_exits(const std::vector<ChildExit>& exits) {
+  std::vector<Event> exited;
+  std::optional<unsigned long> exited_generation;
+  for (const auto& exit : exits) {
+    if (log_ && exit.pid == log_->logger_pid()) {
+      // The pipe stays open (we hold its read end): start the command again on it, at most
+      // once a second, so a command that cannot start does not make us fork in a loop.
+      logger_restart_at_ = std::max(Clock::now(), logger_started_ + Seconds(1));
+      log_line("the --log-file command exited: " + describe_wait_status(exit.status) + "; starting it again");
+      continue;
     }
+    for (const auto& w : supervisor_.workers())
+      if (w.pid == exit.pid) exited_generation = w.generation;
+    exited.push_back(event::ChildExited{exit.pid, exit.status});
+  }
+  if (exited.empty()) return;
+  // What the exited processes started is ours now: each new child is told to the supervisor
+  // before the exits, so a worker that daemonized goes on as its child. Its generation is
+  // what it inherited in its environment (or that of the worker that just exited).
+  std::set<pid_t> known;
+  for (const auto& w : supervisor_.workers()) {
+    known.insert(w.pid);
+    known.insert(w.descendants.begin(), w.descendants.end());
+  }
+  if (log_) known.insert(log_->logger_pid());
+  for (pid_t child : own_children()) {
+    if (known.count(child)) continue;
+    auto generation = generation_of(child);
+    if (!generation) generation = exited_generation;
+    if (generation) feed(event::Adopted{child, *generation});
+  }
+  for (auto& e : exited) feed(std::move(e));
+}
+
+void Server::restart_logger_if_due() {
+  if (!logger_restart_at_ || Clock::now() < *logger_restart_at_) return;
+  logger_restart_at_.reset();
+  logger_started_ = Clock::now();
+  try {
+    log_->restart_logger(mask_);
+  } catch (const SysError& e) {
+    log_line(std::string("cannot start the --log-file command again: ") + e.what());
+    logger_restart_at_ = logger_started_ + Seconds(1);
+  }
+}
+
+bool Server::from_generation(pid_t sender, unsigned long generation) const {
+  if (sender == 0) return false;
+  for (const auto& w : supervisor_.workers()) {
+    if (w.generation != generation) continue;
+    if (is_same_or_descendant(sender, w.pid)) return true;
+    for (pid_t pid : w.descendants)
+      if (is_same_or_descendant(sender, pid)) return true;
+  }
+  return false;
+}
+
+void Server::prune_notify_sockets() {
+  std::erase_if(notify_, [&](const auto& entry) {
+    for (const auto& w : supervisor_.workers())
+      if (w.generation == entry.first) return false;
+    return true;
+  });
 }
 
 // Only the generation's own processes may speak for it: a READY=1 from anyone else could
@@ -279,7 +393,7 @@ void Server::on_notifications(unsigned long generation) {
   }
   std::string gen = std::to_string(generation);
   for (const auto& m : messages) {
-    if (m.sender == 0 || !is_same_or_descendant(m.sender, n.pid)) {
+    if (!from_generation(m.sender, generation)) {
       if (!std::exchange(n.warned_foreign, true))
         log_line("ignoring notifications to generation " + gen + " from pid " + std::to_string(m.sender) +
                  ", which is not one of its processes");
@@ -297,11 +411,21 @@ void Server::execute(std::vector<Action> actions) {
   for (const auto& a : actions) std::visit([&](const auto& act) { carry_out(act); }, a);
 }
 
+std::map<std::string, std::string> Server::envdir_now() {
+  if (config_.envdir.empty()) return {};
+  std::vector<std::string> notes;
+  auto values = read_envdir(config_.envdir, &notes);
+  for (const auto& note : notes) log_line(note);
+  return values;
+}
+
 void Server::carry_out(const action::Spawn& a) {
+  // What a worker of an earlier generation did to the shared sockets is mended before the
+  // next one gets them.
+  for (const auto& problem : listeners_.heal()) log_line(problem);
   SpawnRequest request;
   request.argv = config_.command;
-  request.env = worker_env_.build(config_.envdir.empty() ? EnvMap() : read_envdir(config_.envdir), a.generation,
-                                  port_value_);
+  request.env = worker_env_.build(envdir_now(), a.generation, port_value_);
   request.exec_paths = exec_candidates(config_.command.front(), env_value(request.env, "PATH"));
   request.inherit_fds = listeners_.fds();
   request.dir = config_.dir;
@@ -321,10 +445,10 @@ void Server::carry_out(const action::Spawn& a) {
       request.env.push_back("NOTIFY_SOCKET=" + notify_socket->address());
     }
     SpawnResult result = spawn_process(request, mask_);
-    if (notify_socket) notify_.emplace(a.generation, GenerationNotify{std::move(*notify_socket), result.pid});
+    if (notify_socket) notify_.emplace(a.generation, GenerationNotify{std::move(*notify_socket)});
     std::string exec_error = result.error ? result.failed_step + " failed, " + errno_text(result.error) : std::string();
     feed(event::Spawned{a.generation, result.pid, exec_error, release});
-  } catch (const SysError& e) {
+  } catch (const std::exception& e) {  // fork or the notify socket failed, or memory ran out
     feed(event::SpawnFailed{a.generation, e.what()});
   }
 }
@@ -338,9 +462,10 @@ void Server::carry_out(const action::Signal& a) {
 void Server::carry_out(const action::WriteStatus& a) {
   if (!status_file_) return;
   try {
-    status_file_->write(a.status);
+    if (std::string degraded = status_file_->write(a.status); !degraded.empty())
+      log_line("cannot replace the status file: " + degraded);
   } catch (const SysError& e) {
-    log_line(std::string("cannot write the status file: ") + e.what());
+    log_line(std::string("the status file is stale, it could be neither written nor removed: ") + e.what());
   }
 }
 

@@ -12,15 +12,29 @@ SignalMask SignalMask::block_handled() {
   for (int signo : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM})
     sigaddset(&mask.handled_, signo);
   if (::sigprocmask(SIG_BLOCK, &mask.handled_, &mask.original_) < 0) throw SysError("sigprocmask", "SIG_BLOCK");
+  // A background job of a non-interactive shell starts with INT and QUIT ignored, and an
+  // ignored SIGCHLD would make the kernel reap our workers for us: the handled signals are
+  // read from the signalfd, with the default disposition behind the block.
+  struct sigaction deflt {};
+  deflt.sa_handler = SIG_DFL;
+  sigemptyset(&deflt.sa_mask);
+  for (int signo : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM})
+    if (::sigaction(signo, &deflt, nullptr) < 0) throw SysError("sigaction", "SIG_DFL");
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
-  if (::sigaction(SIGPIPE, &ignore, &mask.original_pipe_) < 0) throw SysError("sigaction", "SIGPIPE");
+  if (::sigaction(SIGPIPE, &ignore, nullptr) < 0) throw SysError("sigaction", "SIGPIPE");
   return mask;
 }
 
 void SignalMask::restore_in_child() const {
-  ::sigaction(SIGPIPE, &original_pipe_, nullptr);
+  // Every disposition back to the default, whatever we were started with: a worker that
+  // inherits an ignored TERM never leaves when --signal-on-hup or a stop asks it to.
+  struct sigaction deflt {};
+  deflt.sa_handler = SIG_DFL;
+  sigemptyset(&deflt.sa_mask);
+  for (int signo = 1; signo < NSIG; ++signo)
+    if (signo != SIGKILL && signo != SIGSTOP) (void)::sigaction(signo, &deflt, nullptr);  // EINVAL: libc's own
   ::sigprocmask(SIG_SETMASK, &original_, nullptr);
 }
 

@@ -18,8 +18,9 @@ class SignalMask {
   /// any child exists, or a signal sent between fork and the child's restore could be lost.
   static SignalMask block_handled();
 
-  /// Async-signal-safe: restores the original mask and SIGPIPE disposition (call in a child
-  /// before exec, or the worker starts with HUP and TERM blocked).
+  /// Async-signal-safe: restores the original mask and sets every disposition to the default
+  /// (call in a child before exec, or the worker starts with HUP and TERM blocked, or with
+  /// the signals ignored that we were started with ignored).
   void restore_in_child() const;
 
   const sigset_t& handled() const { return handled_; }
@@ -27,7 +28,6 @@ class SignalMask {
  private:
   sigset_t handled_{};
   sigset_t original_{};
-  struct sigaction original_pipe_ {};
 };
 
 class SignalFd {

@@ -103,9 +103,30 @@ StatusFile::~StatusFile() {
   if (written_) (void)::unlink(path_.c_str());  // exiting: nothing to do on failure
 }
 
-void StatusFile::write(const StatusSnapshot& status) {
-  write_atomically(path_, format_status(status), /*lock=*/false);
-  written_ = true;
+std::string StatusFile::write(const StatusSnapshot& status) {
+  std::string content = format_status(status);
+  std::string failure;
+  try {
+    write_atomically(path_, content, /*lock=*/false);
+    written_ = true;
+    return {};
+  } catch (const SysError& e) {
+    failure = e.what();
+  }
+  // Truncating frees the blocks of a full disk; a reader may see the file half written, which
+  // is better than a whole file that lies.
+  UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+  if (fd) {
+    try {
+      write_all(fd.get(), content, path_);
+      written_ = true;
+      return failure + "; rewrote it in place instead";
+    } catch (const SysError& e) {
+      failure += std::string("; ") + e.what();
+    }
+  }
+  if (::unlink(path_.c_str()) == 0 || errno == ENOENT) return failure + "; removed it, so that it names no dead process";
+  throw SysError("unlink", path_ + " (stale after " + failure + ")");
 }
 
 DetailFile::~DetailFile() {

@@ -49,7 +49,11 @@ class StatusFile {
   /// Removes the file if this process wrote it.
   ~StatusFile();
 
-  void write(const StatusSnapshot& status);  ///< throws SysError
+  /// Replaces the file atomically. When that fails (a full disk, a directory that takes no
+  /// new file), the file must not go on naming dead processes: it is rewritten in place, or
+  /// else removed. Returns what was done then, for the caller to log ("" when all went
+  /// well); throws SysError when even the removal failed and the file is stale.
+  std::string write(const StatusSnapshot& status);
 
  private:
   std::string path_;

@@ -54,6 +54,7 @@ std::string format_status(const StatusSnapshot& status) {
     if (generation_prefix(failure) != status.failed_generation)
       failure = "generation " + std::to_string(status.failed_generation) + " " + failure;
     out += "reload-failed:" + failure + "\n";
+    if (status.retrying) out += "reload-retrying:yes\n";
   }
   for (const auto& note : status.notes) {
     std::size_t colon = note.find(':');
@@ -82,6 +83,8 @@ StatusSnapshot parse_status(std::string_view text) {
         status.failed_generation = gen;
         status.failure = std::string(value);
       }
+    } else if (name == "reload-retrying") {
+      status.retrying = value == "yes";
     } else if (parse_number(name, gen) && parse_pid(value, pid)) {
       status.live.push_back({gen, pid});
     }

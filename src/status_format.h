@@ -7,6 +7,7 @@
 ///
 ///     starting:generation GEN pid PID   the generation on probation (not up yet), if any
 ///     reload-failed:generation GEN ...  while the last reload failed, and why
+///     reload-retrying:yes               after it: new generations are still being tried
 ///     limits:... / backoff:...          other notes (see supervisor.cc)
 ///
 /// for example
@@ -39,6 +40,7 @@ struct StatusSnapshot {
   std::vector<GenerationPid> live;  ///< increasing generation
   unsigned long failed_generation = 0;
   std::string failure;  ///< why, "generation GEN ..."; empty: the last reload did not fail
+  bool retrying = false;  ///< with a failure: start_server keeps trying new generations
   std::optional<GenerationPid> starting;  ///< on probation
   std::vector<std::string> notes;  ///< "NAME:TEXT" lines; NAME never starts with a digit
   bool operator==(const StatusSnapshot&) const = default;

@@ -37,13 +37,18 @@ SupervisorSettings SupervisorSettings::from(const Config& config) {
   s.ready_timeout = config.ready_timeout;
   s.drain_timeout = config.drain_timeout;
   s.backoff_max = config.backoff_max;
+  s.reload_retry = config.reload_retry;
   s.respawn_serving_release = config.respawn_release == Config::RespawnRelease::kServing;
   return s;
 }
 
 std::vector<Action> Supervisor::handle(const Event& event, TimePoint now) {
+  return handle(std::vector<Event>{event}, now);
+}
+
+std::vector<Action> Supervisor::handle(const std::vector<Event>& events, TimePoint now) {
   out_.clear();
-  std::visit([&](const auto& e) { on(e, now); }, event);
+  for (const auto& event : events) std::visit([&](const auto& e) { on(e, now); }, event);
   advance(now);
   if (phase_ != Phase::kIdle && status_line() != last_status_) notify(action::Notify::Kind::kStatus);
   return std::move(out_);
@@ -79,7 +84,10 @@ void Supervisor::on(const event::Reload&, TimePoint now) {
       begin_reload(now);
       return;
     case Phase::kStarting:
-      if (respawn_at_) {  // nothing runs: the operator may just have fixed the program
+    case Phase::kReloading:
+      // Nothing on probation, a retry is scheduled: the operator may just have fixed the
+      // program, so try now.
+      if (respawn_at_ && !find(Role::kStarting)) {
         log("received HUP, spawning a new worker");
         respawn_at_.reset();
         died_serving_.reset();  // a deploy: it runs what is there now
@@ -88,7 +96,6 @@ void Supervisor::on(const event::Reload&, TimePoint now) {
         return;
       }
       [[fallthrough]];
-    case Phase::kReloading:
     case Phase::kRetiring:
       if (!reload_queued_) log("received HUP during a restart, another restart will follow it");
       reload_queued_ = true;
@@ -155,12 +162,18 @@ void Supervisor::on(const event::SpawnFailed& e, TimePoint now) {
 }
 
 void Supervisor::on(const event::ChildExited& e, TimePoint now) {
+  if (Worker* parent = find_descendant(e.pid)) {
+    std::erase(parent->descendants, e.pid);
+    return;
+  }
   Worker* w = find(e.pid);
   if (!w) return;  // not a worker (the --log-file command): the server deals with it
+  if (took_over_by_descendant(*w, e)) return;
   Worker gone = *w;
   workers_.erase(workers_.begin() + (w - workers_.data()));
   std::string pid = std::to_string(gone.pid);
   std::string how = "status:" + std::to_string(e.status) + " (" + describe_wait_status(e.status) + ")";
+  abandon_descendants(gone, now);
 
   if (phase_ == Phase::kStopping) {
     log("worker " + pid + " died, " + how);
@@ -180,7 +193,13 @@ void Supervisor::on(const event::ChildExited& e, TimePoint now) {
       log("worker " + pid + " died unexpectedly with " + how + ", restarting");
       died_serving_ = gone;  // its replacements run its release, not whatever is on disk now
       write_status();
-      if (phase_ == Phase::kReloading) return;  // the generation on probation takes over
+      if (phase_ == Phase::kReloading && (find(Role::kStarting) || spawning_))
+        return;  // the generation on probation takes over
+      if (phase_ == Phase::kReloading) {
+        // A failed reload waits for its next attempt: serve again first, then go on with it.
+        respawn_at_.reset();
+        reload_queued_ = true;
+      }
       kill_old_at_.reset();  // the old generation keeps serving until a replacement is up
       phase_ = Phase::kStarting;
       schedule_respawn(now);
@@ -192,6 +211,47 @@ void Supervisor::on(const event::ChildExited& e, TimePoint now) {
     case Role::kFailed:
       log("worker " + pid + " of failed generation " + std::to_string(gone.generation) + " exited, " + how);
       return;
+  }
+}
+
+void Supervisor::on(const event::Adopted& e, TimePoint) {
+  Worker* w = find_generation(e.generation);
+  if (!w || find(e.pid) || find_descendant(e.pid)) return;
+  if (w->signalled) send_to(e.pid, w->killed ? SIGKILL : w->last_signal);
+  w->descendants.push_back(e.pid);
+}
+
+// A worker that daemonized: its first process exited 0 and what it started goes on serving.
+bool Supervisor::took_over_by_descendant(Worker& w, const event::ChildExited& e) {
+  if (w.descendants.empty() || !WIFEXITED(e.status) || WEXITSTATUS(e.status) != 0 || phase_ == Phase::kStopping)
+    return false;
+  pid_t next = w.descendants.front();
+  w.descendants.erase(w.descendants.begin());
+  log("worker " + std::to_string(w.pid) + " (generation " + std::to_string(w.generation) +
+      ") exited with status 0 and left process " + std::to_string(next) +
+      " running (it daemonized): that process now stands for the generation");
+  w.pid = next;
+  if (w.role == Role::kCurrent || w.role == Role::kOld) write_status();
+  return true;
+}
+
+// What a dead worker left running belongs to a generation that is over: it is told to stop
+// and awaited (and killed after --drain-timeout), never left to hold the sockets.
+void Supervisor::abandon_descendants(const Worker& gone, TimePoint now) {
+  if (gone.descendants.empty()) return;
+  std::string list;
+  for (pid_t pid : gone.descendants) list += (list.empty() ? "" : ",") + std::to_string(pid);
+  int signo = phase_ == Phase::kStopping ? stop_signal_ : SIGTERM;
+  log("worker " + std::to_string(gone.pid) + " (generation " + std::to_string(gone.generation) +
+      ") left processes " + list + " behind, sending " + signal_name(signo));
+  for (pid_t pid : gone.descendants) {
+    Worker left;
+    left.generation = gone.generation;
+    left.pid = pid;
+    left.role = Role::kFailed;
+    left.spawned = gone.spawned;
+    workers_.push_back(left);
+    send(workers_.back(), signo, now);
   }
 }
 
@@ -220,6 +280,7 @@ void Supervisor::advance(TimePoint now) {
       log("worker " + std::to_string(w.pid) + " (generation " + std::to_string(w.generation) +
           ") is still running " + seconds_text(settings_.drain_timeout) + " after it was signalled, sending KILL");
       out_.push_back(action::Signal{w.pid, SIGKILL});
+      for (pid_t pid : w.descendants) send_to(pid, SIGKILL);
       w.killed = true;
     }
   if (respawn_at_ && now >= *respawn_at_) {
@@ -275,6 +336,7 @@ void Supervisor::promote(TimePoint now) {
   last_restart_ = now;
   failures_ = 0;
   failure_.clear();
+  retrying_ = false;
   died_serving_.reset();
   if (last_reload_ && last_reload_->generation == fresh->generation)
     *last_reload_ = ReloadRecord{fresh->generation, ReloadOutcome::kOk, {}, now};
@@ -304,7 +366,9 @@ void Supervisor::signal_old(TimePoint now) {
 
 void Supervisor::send(Worker& w, int signo, TimePoint now) {
   out_.push_back(action::Signal{w.pid, signo});
+  for (pid_t pid : w.descendants) send_to(pid, signo);
   w.signalled = true;
+  w.last_signal = signo;
   if (settings_.drain_timeout.count() > 0 && !w.kill_at) w.kill_at = now + settings_.drain_timeout;
 }
 
@@ -340,10 +404,19 @@ void Supervisor::start_failed(unsigned long generation, const std::string& reaso
     failure_ = reason;
     Worker* current = find(Role::kCurrent);
     log("restart failed: " + reason + "; generation " + std::to_string(current->generation) + " (pid " +
-        std::to_string(current->pid) + ") keeps serving");
+        std::to_string(current->pid) + ") keeps serving" +
+        (settings_.reload_retry ? ", retrying (--reload-retry=off makes a failed reload final)" : ""));
     last_restart_ = now;  // the next automatic restart is one interval away, not now
+    if (!settings_.reload_retry) {
+      write_status();
+      return finish_reload(now);
+    }
+    // Perl's way: keep starting new generations until one is up. The reload is over for
+    // systemd (the serving generation is ready), once, at the first failure.
+    retrying_ = true;
+    if (++failures_ == 1) notify(action::Notify::Kind::kReady);
+    schedule_respawn(now);
     write_status();
-    finish_reload(now);
     return;
   }
   phase_ = Phase::kStarting;
@@ -390,6 +463,7 @@ void Supervisor::write_status() {
   if (!failure_.empty()) {
     snapshot.failed_generation = failed_generation_;
     snapshot.failure = failure_;
+    snapshot.retrying = retrying_;
   }
   // Perl's file holds GEN:PID lines only; the notes appear where ours behaves differently.
   if (settings_.ready_notify)
@@ -405,6 +479,8 @@ void Supervisor::notify(action::Notify::Kind kind) {
   last_status_ = status_line();
   out_.push_back(action::Notify{kind, last_status_});
 }
+
+void Supervisor::send_to(pid_t pid, int signo) { out_.push_back(action::Signal{pid, signo}); }
 
 void Supervisor::log(std::string text) { out_.push_back(action::Log{std::move(text)}); }
 
@@ -447,7 +523,7 @@ std::string Supervisor::status_line() const {
     line += ", " + std::to_string(failures_) + " failed starts in a row";
   if (std::size_t old = count(Role::kOld)) line += ", " + std::to_string(old) + " old draining";
   if (phase_ == Phase::kRetiring) line += ", old ones signalled after --kill-old-delay";
-  if (!failure_.empty()) line += "; last restart failed: " + failure_;
+  if (!failure_.empty()) line += "; last restart failed: " + failure_ + (retrying_ ? ", retrying" : "");
   return line;
 }
 
@@ -477,6 +553,12 @@ void Supervisor::describe(StatusDetail& out) const {
 Supervisor::Worker* Supervisor::find(pid_t pid) {
   for (auto& w : workers_)
     if (w.pid == pid) return &w;
+  return nullptr;
+}
+
+Supervisor::Worker* Supervisor::find_descendant(pid_t pid) {
+  for (auto& w : workers_)
+    if (std::find(w.descendants.begin(), w.descendants.end(), pid) != w.descendants.end()) return &w;
   return nullptr;
 }
 

@@ -14,9 +14,14 @@
 /// A generation is "up" when it has survived --interval (Perl's probation) or, with
 /// --ready=notify, when it has sent READY=1 (within --ready-timeout, or it is killed). A
 /// reload whose new generation fails leaves the current one serving, untouched, and is
-/// reported failed. A first start that fails is retried with an exponential back-off
-/// (capped at --backoff-max). A signalled worker still alive after --drain-timeout gets
-/// SIGKILL.
+/// reported failed; with --reload-retry (Perl's way, the default) new generations keep being
+/// started after it, with the same back-off as failed first starts (--interval doubling up
+/// to --backoff-max), until one is up. A signalled worker still alive after --drain-timeout
+/// gets SIGKILL.
+///
+/// A worker whose process exits 0 while processes it started live on (it daemonized, so
+/// they were reparented to us: event::Adopted) goes on as those processes. When it exits
+/// otherwise, what it left behind is signalled and awaited, never left running.
 ///
 /// Releases (release.h): a Spawn is either a deploy (Start, Reload, automatic restart, and
 /// retries of a first start that never came up), which the server resolves afresh, or a
@@ -55,6 +60,7 @@ struct SupervisorSettings {
   Millis ready_timeout = Seconds(60);  ///< --ready=notify only
   Millis drain_timeout{0};             ///< 0: never SIGKILL (Perl)
   Millis backoff_max = Seconds(60);
+  bool reload_retry = true;  ///< a failed reload is retried (Perl); false: final until the next HUP
   bool respawn_serving_release = true;  ///< --respawn-release=serving
 
   static SupervisorSettings from(const Config& config);
@@ -72,13 +78,15 @@ struct Spawned {                  ///< the Spawn action's outcome
 };
 struct SpawnFailed { unsigned long generation; std::string reason; };  ///< fork failed
 struct ChildExited { pid_t pid; int status; };
+/// A process of `generation` whose parent exited was reparented to us (we are a subreaper).
+struct Adopted { pid_t pid; unsigned long generation; };
 struct Ready { unsigned long generation; };                         ///< READY=1 from it
 struct WorkerStatus { unsigned long generation; std::string text; };  ///< STATUS= from it
 struct Tick {};                   ///< time passed (a deadline may be due)
 }  // namespace event
 
 using Event = std::variant<event::Start, event::Reload, event::Shutdown, event::Spawned, event::SpawnFailed,
-                           event::ChildExited, event::Ready, event::WorkerStatus, event::Tick>;
+                           event::ChildExited, event::Adopted, event::Ready, event::WorkerStatus, event::Tick>;
 
 namespace action {
 struct Spawn {
@@ -116,7 +124,9 @@ class Supervisor {
     bool signalled = false;
     std::optional<TimePoint> kill_at;  ///< when a signalled worker gets SIGKILL (--drain-timeout)
     bool killed = false;
+    int last_signal = 0;  ///< what it was sent, for processes of its adopted later
     std::string status;  ///< its last STATUS= (--ready=notify)
+    std::vector<pid_t> descendants;  ///< its processes adopted by us (event::Adopted)
     Release release;
     unsigned long respawn_of = 0;  ///< not 0: it respawns the release of this generation
   };
@@ -133,6 +143,9 @@ class Supervisor {
 
   /// Handles one event at `now` and every deadline due by then.
   std::vector<Action> handle(const Event& event, TimePoint now);
+  /// Handles every event of `events`, in order, and only then the deadlines due by `now`: a
+  /// READY=1 that was received in time but read late (we were not scheduled) still counts.
+  std::vector<Action> handle(const std::vector<Event>& events, TimePoint now);
 
   /// When handle(Tick) must be called next; nullopt: only an event can change anything.
   std::optional<TimePoint> next_deadline() const;
@@ -151,6 +164,7 @@ class Supervisor {
   void on(const event::Spawned&, TimePoint now);
   void on(const event::SpawnFailed&, TimePoint now);
   void on(const event::ChildExited&, TimePoint now);
+  void on(const event::Adopted& e, TimePoint now);
   void on(const event::Ready& e, TimePoint now);
   void on(const event::WorkerStatus& e, TimePoint now);
   void on(const event::Tick&, TimePoint) {}
@@ -161,6 +175,7 @@ class Supervisor {
   void promote(TimePoint now);
   void signal_old(TimePoint now);
   void send(Worker& w, int signo, TimePoint now);
+  void send_to(pid_t pid, int signo);
   void ready_timed_out(TimePoint now);
   void finish_reload(TimePoint now);
   void start_failed(unsigned long generation, const std::string& reason, TimePoint now);
@@ -170,8 +185,11 @@ class Supervisor {
   void notify(action::Notify::Kind kind);
   void log(std::string text);
   void exit_if_done();
+  bool took_over_by_descendant(Worker& w, const event::ChildExited& e);
+  void abandon_descendants(const Worker& gone, TimePoint now);
 
   Worker* find(pid_t pid);
+  Worker* find_descendant(pid_t pid);
   Worker* find_generation(unsigned long generation);
   Worker* find(Role role);
   std::size_t count(Role role) const;
@@ -192,6 +210,7 @@ class Supervisor {
   bool spawning_ = false;  ///< a Spawn action is out and its outcome not yet back
   std::string starting_error_;  ///< exec error of the generation on probation
   unsigned long failed_generation_ = 0;
+  bool retrying_ = false;  ///< a failed reload is being retried (--reload-retry)
   std::string failure_;
   std::string last_status_;
   /// Set when the serving generation dies: what the respawns run, until a deploy.

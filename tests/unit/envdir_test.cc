@@ -75,3 +75,44 @@ TEST(ReadEnvdir, ReadsTheDirectoryAgainEachTime) {
 
 }  // namespace
 }  // namespace starter
+
+namespace starter {
+namespace {
+
+using testing_support::TempDir;
+using testing_support::write_file;
+
+TEST(ReadEnvdir, ReadsNoFurtherThanTheFirstLineOfAHugeFile) {
+  TempDir dir;
+  std::string huge = dir / "HUGE";
+  write_file(huge, "first\nthe rest is a hole");
+  ASSERT_EQ(::truncate(huge.c_str(), 64LL << 30), 0);  // reading it whole would need 64 GiB
+  std::vector<std::string> notes;
+  EXPECT_EQ(read_envdir(dir.path(), &notes), (std::map<std::string, std::string>{{"HUGE", "first"}}));
+  EXPECT_TRUE(notes.empty());
+}
+
+TEST(ReadEnvdir, AFirstLineLongerThanAVariableCanHoldIsSkippedAndSaid) {
+  TempDir dir;
+  write_file(dir / "LONG", std::string(kEnvdirValueMax + 1, 'x'));
+  write_file(dir / "MAX", std::string(kEnvdirValueMax, 'y') + "\nsecond");
+  std::vector<std::string> notes;
+  auto vars = read_envdir(dir.path(), &notes);
+  EXPECT_EQ(vars.count("LONG"), 0u);
+  EXPECT_EQ(vars["MAX"].size(), kEnvdirValueMax);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("LONG is not set"), std::string::npos) << notes[0];
+}
+
+TEST(ReadEnvdir, AValueIsCutAtANulByteAndThatIsSaid) {
+  TempDir dir;
+  write_file(dir / "CUT", std::string("before\0after\n", 13));
+  std::vector<std::string> notes;
+  EXPECT_EQ(read_envdir(dir.path(), &notes), (std::map<std::string, std::string>{{"CUT", "before"}}));
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("holds a NUL byte"), std::string::npos) << notes[0];
+  EXPECT_EQ(notes[0].find('\n'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace starter

@@ -43,6 +43,8 @@ long long ms(TimePoint t) { return std::chrono::duration_cast<Millis>(t.time_sin
 
 class SupervisorRelease : public testing::Test {
  protected:
+  // A failed reload is final here, so that a crash afterwards is the only spawn.
+  SupervisorRelease() { settings.reload_retry = false; }
   Supervisor& sup() {
     if (!sup_) sup_.emplace(settings);
     return *sup_;

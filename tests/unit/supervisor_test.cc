@@ -126,6 +126,8 @@ class SupervisorTest : public testing::Test {
     // Not the defaults, so every test sees which of the two was sent.
     settings.signal_on_hup = SIGUSR1;
     settings.signal_on_term = SIGUSR2;
+    // A failed reload is final here; SupervisorReloadRetry covers the default, Perl's retry.
+    settings.reload_retry = false;
   }
 
   Supervisor& sup() {
@@ -148,6 +150,13 @@ class SupervisorTest : public testing::Test {
   }
   Actions exited(pid_t pid, int status, TimePoint at) {
     return feed(event::ChildExited{pid, status}, at);
+  }
+  Actions adopted(pid_t pid, unsigned long gen, TimePoint at) { return feed(event::Adopted{pid, gen}, at); }
+  /// Several events received together: all handled before any deadline.
+  Actions batch(const std::vector<Event>& events, TimePoint at) {
+    Actions a = sup().handle(events, at);
+    history.insert(history.end(), a.begin(), a.end());
+    return a;
   }
   Actions tick(TimePoint at) { return feed(event::Tick{}, at); }
 
@@ -1201,6 +1210,153 @@ TEST_F(SupervisorTest, WithoutDrainTimeoutNobodyIsEverKilled) {
   shutdown(SIGTERM, t0 + 2s);
   EXPECT_EQ(deadline(), std::nullopt);
   EXPECT_EQ(signals(tick(t0 + 1000s)), kNoSignal);
+}
+
+}  // namespace
+}  // namespace starter
+
+namespace starter {
+namespace {
+
+// --- events read late: handled before the deadlines ---------------------------------------------
+
+class SupervisorReadyNotify : public SupervisorTest {
+ protected:
+  SupervisorReadyNotify() {
+    settings.ready_notify = true;
+    settings.ready_timeout = 5s;
+  }
+};
+
+// sd_notify("READY=1\nSTATUS=...") sent in time, read after the ready timeout because we were
+// not scheduled: the datagram's STATUS and READY come in one batch, before the deadline.
+TEST_F(SupervisorReadyNotify, ReadyReceivedInTimeButReadLateCounts) {
+  start(t0);
+  spawned(1, kPid1, t0);
+  batch({event::Ready{1}}, t0 + 1s);
+  TimePoint tH = t0 + 10s;
+  reload(tH);
+  Actions a = batch({event::WorkerStatus{2, "listening"}, event::Ready{2}, event::Tick{}}, tH + 7s);
+  EXPECT_EQ(signals(a), (Signals{{kPid1, SIGUSR1}}));  // gen 2 up, gen 1 retired; no SIGKILL
+  EXPECT_EQ(statuses(a).back().live, (std::vector<GenerationPid>{{1, kPid1}, {2, kPid2}}));
+  EXPECT_EQ(phase(), Phase::kServing);
+}
+
+TEST_F(SupervisorReadyNotify, TimeoutWithNothingReceivedStillKills) {
+  start(t0);
+  spawned(1, kPid1, t0);
+  batch({event::Ready{1}}, t0 + 1s);
+  TimePoint tH = t0 + 10s;
+  reload(tH);
+  Actions a = batch({event::WorkerStatus{2, "warming up"}, event::Tick{}}, tH + 7s);
+  EXPECT_EQ(signals(a), (Signals{{kPid2, SIGKILL}}));
+}
+
+// --- a failed reload is retried (--reload-retry=on, the default: Perl's t/02-startfail.t) --------
+
+class SupervisorReloadRetry : public SupervisorTest {
+ protected:
+  SupervisorReloadRetry() { settings.reload_retry = true; }
+};
+
+TEST_F(SupervisorReloadRetry, IsTheDefault) { EXPECT_TRUE(SupervisorSettings{}.reload_retry); }
+
+TEST_F(SupervisorReloadRetry, FailedReloadIsRetriedUntilAGenerationIsUp) {
+  TimePoint tH = serve() + 10s;
+  reload(tH);
+  Actions a = exited(kPid2, kExit1, tH + 300ms);
+  EXPECT_EQ(signals(a), kNoSignal);
+  EXPECT_EQ(notifies(a), Notifies{"READY"});  // for systemd, the reload is over: gen 1 serves
+  ASSERT_FALSE(statuses(a).empty());
+  EXPECT_EQ(statuses(a).back().failed_generation, 2u);
+  EXPECT_TRUE(statuses(a).back().retrying);
+  EXPECT_NE(format_status(statuses(a).back()).find("reload-retrying:yes\n"), std::string::npos);
+  EXPECT_EQ(phase(), Phase::kReloading);
+  EXPECT_EQ(deadline(), tH + 1s);  // one --interval after the last attempt started
+
+  a = tick(tH + 1s);
+  EXPECT_EQ(spawns(a), Spawns{3});  // every attempt is a generation
+  spawned(3, kPid3, tH + 1s);
+  a = exited(kPid3, kExit1, tH + 1100ms);  // the second failure in a row: the pause doubles
+  EXPECT_EQ(notifies(a), kNoNotify);
+  EXPECT_EQ(deadline(), tH + 3s);
+  a = tick(tH + 3s);
+  EXPECT_EQ(spawns(a), Spawns{4});
+  spawned(4, 104, tH + 3s);
+  a = tick(tH + 4s);  // up at last: gen 1 retires and the failure is gone
+  EXPECT_EQ(signals(a), (Signals{{kPid1, SIGUSR1}}));
+  EXPECT_EQ(statuses(a).back(), live({{1, kPid1}, {4, 104}}));
+  EXPECT_EQ(phase(), Phase::kServing);
+  EXPECT_EQ(signals(history), (Signals{{kPid1, SIGUSR1}}));  // nothing else was ever signalled
+}
+
+TEST_F(SupervisorReloadRetry, HupWhileWaitingForTheNextAttemptTriesAtOnce) {
+  TimePoint tH = serve() + 10s;
+  reload(tH);
+  exited(kPid2, kExit1, tH + 300ms);
+  Actions a = hup(tH + 500ms);
+  EXPECT_EQ(spawns(a), Spawns{3});
+}
+
+TEST_F(SupervisorReloadRetry, CurrentDyingWhileWaitingIsReplacedFirstThenTheReloadGoesOn) {
+  TimePoint tH = serve() + 10s;
+  reload(tH);
+  exited(kPid2, kExit1, tH + 300ms);
+  Actions a = exited(kPid1, kExit1, tH + 500ms);
+  EXPECT_EQ(phase(), Phase::kStarting);
+  a = tick(tH + 2s);
+  ASSERT_EQ(spawns(a), Spawns{3});
+  spawned(3, kPid3, tH + 2s);
+  a = tick(tH + 3s);  // serving again, and the deploy is attempted once more
+  EXPECT_EQ(spawns(a), Spawns{4});
+  EXPECT_EQ(phase(), Phase::kReloading);
+}
+
+// --- processes a worker left behind (start_server is their subreaper) ---------------------------
+
+class SupervisorDescendants : public SupervisorTest {};
+
+constexpr pid_t kDaemon = 201, kHelper = 202;
+
+TEST_F(SupervisorDescendants, AWorkerThatDaemonizedGoesOnAsItsChild) {
+  start(t0);
+  spawned(1, kPid1, t0);
+  adopted(kDaemon, 1, t0 + 100ms);
+  Actions a = exited(kPid1, kExit0, t0 + 100ms);
+  EXPECT_TRUE(logged(a, "daemonized"));
+  EXPECT_EQ(spawns(a), kNoSpawn);
+  a = tick(t0 + 1s);
+  EXPECT_EQ(statuses(a), Statuses{live({{1, kDaemon}})});
+  EXPECT_EQ(phase(), Phase::kServing);
+  a = shutdown(SIGTERM, t0 + 2s);
+  EXPECT_EQ(signals(a), (Signals{{kDaemon, SIGUSR2}}));
+  EXPECT_TRUE(exits(a).empty());
+  EXPECT_EQ(exits(exited(kDaemon, kExit0, t0 + 3s)), std::vector<int>{0});
+}
+
+TEST_F(SupervisorDescendants, WhatACrashedWorkerLeftIsSignalledAndAwaited) {
+  serve();
+  adopted(kHelper, 1, t0 + 5s);
+  Actions a = exited(kPid1, kExit1, t0 + 5s);
+  EXPECT_EQ(signals(a), (Signals{{kHelper, SIGTERM}}));
+  EXPECT_TRUE(logged(a, "left processes 202 behind"));
+  EXPECT_EQ(spawns(a), Spawns{2});  // the generation is replaced all the same
+  spawned(2, kPid2, t0 + 5s);
+  a = shutdown(SIGTERM, t0 + 6s);
+  EXPECT_EQ(signals(a), (Signals{{kHelper, SIGUSR2}, {kPid2, SIGUSR2}}));
+  exited(kPid2, kExit0, t0 + 6500ms);
+  EXPECT_EQ(phase(), Phase::kStopping);  // still waiting for the process left behind
+  EXPECT_EQ(exits(exited(kHelper, kExit0, t0 + 7s)), std::vector<int>{0});
+}
+
+TEST_F(SupervisorDescendants, SignalsReachEveryProcessOfTheGeneration) {
+  TimePoint tH = serve() + 10s;
+  adopted(kHelper, 1, tH - 1s);  // e.g. a child of a master that is still alive
+  reload(tH);
+  Actions a = tick(tH + 1s);
+  EXPECT_EQ(signals(a), (Signals{{kPid1, SIGUSR1}, {kHelper, SIGUSR1}}));
+  a = exited(kHelper, kExit0, tH + 2s);
+  EXPECT_TRUE(a.empty() || signals(a).empty());
 }
 
 }  // namespace
