@@ -229,8 +229,11 @@ void Server::turn() {
   while (!pending_.empty() && !exit_code_) {
     std::vector<Event> batch = std::move(pending_);
     pending_.clear();
-    execute(supervisor_.handle(batch, Clock::now()));
+    std::vector<Action> actions = supervisor_.handle(batch, Clock::now());
+    // Before the status file changes: whoever sees it change (--restart) and then asks
+    // --status finds the same state there.
     write_detail();
+    execute(std::move(actions));
   }
   if (exit_code_) return;
   prune_notify_sockets();

@@ -329,8 +329,11 @@ TEST(RespawnRelease, DirThroughASymlinkIsKeptToo) {
   auto ready2 = d.report.wait_for_ready(2);
   ASSERT_TRUE(ready2) << d.starter.output();
   EXPECT_EQ(d.report.env(2, "RELEASE"), "A");
-  EXPECT_NE(d.starter.output().find("the last one serving: " + real_path(dir / "releases/A")), std::string::npos)
-      << d.starter.output();
+  // The worker may report before start_server has logged its spawn.
+  EXPECT_TRUE(wait_until([&] {
+    return d.starter.output().find("generation 2 respawns the release of generation 1, the last one serving: " +
+                                   real_path(dir / "releases/A")) != std::string::npos;
+  })) << d.starter.output();
 }
 
 }  // namespace

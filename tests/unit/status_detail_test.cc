@@ -43,7 +43,7 @@ TEST(StatusDetail, RoundTrips) {
 
 TEST(StatusDetail, EscapesEveryByteThatWouldBreakALineOrAField) {
   StatusDetail d = sample();
-  d.generations[0].release = std::string("a\tb\nc\rd\\e\x01\x7f f\xff", 16);
+  d.generations[0].release = "a\tb\nc\rd\\e\x01\x7f f\xff";
   d.last_reload->reason = "two\nlines";
   std::string text = format_detail(d);
   EXPECT_NE(text.find("a\\tb\\nc\\rd\\\\e\\x01\\x7f f\xff"), std::string::npos) << text;
