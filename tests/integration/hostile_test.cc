@@ -243,6 +243,31 @@ TEST(Hostile, EnvdirValueCutAtANulByteIsSaid) {
   EXPECT_NE(starter.output().find("holds a NUL byte"), std::string::npos) << starter.output();
 }
 
+// A fault no input can cause: poll(2) fails (EINVAL once RLIMIT_NOFILE is below its count
+// of descriptors). start_server must not exit and orphan the workers: it stops them, says
+// why, and exits 1 with its files removed.
+TEST(Hostile, FatalErrorInTheLoopStopsTheWorkersAndSaysWhy) {
+  TempDir dir;
+  Report report(dir);
+  std::string pid_file = dir / "pid";
+  StarterProcess starter(dir, concat({"--port=127.0.0.1:0", "--ready=notify", "--pid-file=" + pid_file},
+                                     worker_args(dir, {"--ready-after-ms=0"})));
+  auto pid1 = report.wait_for_ready(1);
+  ASSERT_TRUE(pid1) << starter.output();
+  ASSERT_TRUE(report.wait_for("notified", 1));
+  rlimit limit{};
+  ASSERT_EQ(prlimit(starter.pid(), RLIMIT_NOFILE, nullptr, &limit), 0) << strerror(errno);
+  limit.rlim_cur = 1;
+  ASSERT_EQ(prlimit(starter.pid(), RLIMIT_NOFILE, &limit, nullptr), 0) << strerror(errno);
+  starter.signal(SIGHUP);  // wakes the loop; its next poll(2) fails
+  EXPECT_EQ(starter.wait_exit(), 1) << starter.output();
+  EXPECT_NE(starter.output().find("fatal error: poll(signalfd): Invalid argument; stopping every worker"),
+            std::string::npos)
+      << starter.output();
+  EXPECT_TRUE(wait_until([&] { return !process_alive(*pid1); })) << "the worker was orphaned";
+  EXPECT_FALSE(file_exists(pid_file));
+}
+
 // --- item 7: --stop across pid namespaces ---------------------------------------------------
 
 bool can_unshare_pid() {
