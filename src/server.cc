@@ -155,7 +155,6 @@ Server::Server(const Config& config)
     log_ = LogTarget::open(config.log_file, as_entries(base_environment(config)), mask_);
     logger_started_ = Clock::now();
   }
-  become_subreaper();
   if (!config.pid_file.empty() && !config.daemonize) pid_file_ = PidFile::create(config.pid_file);
   signals_.emplace(mask_.handled());
   // After every check, so that bad input is exactly one line (Perl prints this first).
@@ -172,6 +171,7 @@ Server::Server(const Config& config)
     // Written only now, as Perl does: callers poll for it, and it must name the daemon.
     if (!config.pid_file.empty()) pid_file_ = PidFile::create(config.pid_file);
   }
+  become_subreaper();  // after --daemonize: fork(2) does not pass it on
 }
 
 StatusDetail::Limits limits_of(const Config& c) {
