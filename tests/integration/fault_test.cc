@@ -375,7 +375,9 @@ TEST(FaultFork, ForkFailingUnderRlimitNprocKeepsTheWorkingGenerationAndRecovers)
       << "generation 1 was signalled";
   EXPECT_EQ(read_status_file(status), (Status{{1, up->pid}}));
   EXPECT_EQ(request(addr), reply_of(1, up->pid));
-  EXPECT_EQ(open_fds_of(starter.pid()).size(), fds_before) << joined(open_fds_of(starter.pid()));
+  // <=: a status file being replaced this instant holds a descriptor; a leak only adds.
+  EXPECT_TRUE(wait_until([&] { return open_fds_of(starter.pid()).size() <= fds_before; }))
+      << joined(open_fds_of(starter.pid()));
 
   // The limit lifts: the next reload works.
   rlimit ours{};
