@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Boots systemd 252 in a container and checks what an operator sees with the example units
-# myapp.socket and myapp.service: socket activation, `systemctl reload` that succeeds and
-# one that fails honestly, the STATUS= line in `systemctl status`, readiness-gated reloads
-# (a worker that is ready late, one that is never ready, one that crashes before it is
-# ready), and a draining `systemctl stop`.
+# Boots systemd in a container (252 of Debian 12, or 257 of Debian 13 with --suite=trixie)
+# and checks what an operator sees with the example units myapp.socket and myapp.service:
+# socket activation, `systemctl reload` that succeeds and one that fails honestly, the
+# STATUS= line in `systemctl status`, readiness-gated reloads (a worker that is ready late,
+# one that is never ready, one that crashes before it is ready), and a draining `systemctl
+# stop`. On systemd >= 253 the same socket then serves myapp-notify-reload.service
+# (Type=notify-reload): a reload that works, a late one, and a broken release.
 #
-#   [START_SERVER_DEBS=DIR] tests/systemd/booted_test.sh START_SERVER HELLO_WORKER
+#   [START_SERVER_DEBS=DIR] tests/systemd/booted_test.sh [--suite=SUITE] START_SERVER HELLO_WORKER
+#
+# SUITE is the tree scripts/systemd-tree SUITE builds: bookworm (the default) or trixie.
+# START_SERVER and HELLO_WORKER must be built for that release (a Debian 12 start_server
+# does not run on 13: Boost 1.74).
 #
 # With START_SERVER_DEBS, a directory that scripts/build-debs filled, the guest gets our
 # packages the way an operator does: dpkg -i of start-server, libserver-starter0 and
@@ -37,7 +43,19 @@ log() { printf '[%6.2fs] %s\n' "$(elapsed "$t_start")" "$*"; }
 elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
 
 t_start=$EPOCHREALTIME
-[[ $# -eq 2 ]] || { echo "usage: $0 START_SERVER HELLO_WORKER" >&2; exit 2; }
+suite=bookworm
+if [[ ${1:-} == --suite=* ]]; then
+  suite=${1#--suite=}
+  shift
+fi
+# Where that release's packages put systemd units (debian/rules asks its systemd.pc).
+case $suite in
+  bookworm) unitdir=/lib/systemd/system ;;
+  trixie) unitdir=/usr/lib/systemd/system ;;
+  *) echo "usage: $0 [--suite=bookworm|trixie] START_SERVER HELLO_WORKER" >&2; exit 2 ;;
+esac
+[[ $# -eq 2 ]] || { echo "usage: $0 [--suite=bookworm|trixie] START_SERVER HELLO_WORKER" >&2; exit 2; }
+log "suite $suite"
 starter=$(realpath "$1")
 worker=$(realpath "$2")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -75,7 +93,8 @@ fi
 for tool in systemd-nspawn nsenter curl ldd; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/systemd-tree installs it)"
 done
-tree=$("$repo/scripts/systemd-tree" --path) || skip "no systemd tree built; run scripts/systemd-tree first"
+tree=$("$repo/scripts/systemd-tree" --path "$suite") ||
+  skip "no $suite systemd tree built; run scripts/systemd-tree $suite first"
 # Shared: scripts/systemd-tree takes it exclusively before it rebuilds the tree.
 exec 9<>"$tree.lock"
 flock -s -w 60 9 || skip "scripts/systemd-tree is rebuilding $tree"
@@ -286,7 +305,7 @@ $out"
     fail "after dpkg -i, dpkg-query says:
 $installed"
   files=$(in_guest_clean dpkg -L start-server 2>&1) || fail "dpkg -L start-server failed: $files"
-  for f in /usr/bin/start_server /lib/systemd/system/start_server@.service \
+  for f in /usr/bin/start_server $unitdir/start_server@.service \
     /usr/share/doc/start-server/examples; do
     grep -qx "$f" <<<"$files" || fail "dpkg -L start-server does not list $f:
 $files"
@@ -310,7 +329,7 @@ $out"
   in_guest systemctl daemon-reload || fail "systemctl daemon-reload after dpkg -i failed"
   # The instance template is installed where systemd finds it, and neither enabled nor started.
   out=$(in_guest systemctl cat start_server@.service 2>&1) || fail "systemctl cat start_server@.service: $out"
-  [[ $(head -n1 <<<"$out") == "# /lib/systemd/system/start_server@.service" ]] ||
+  [[ $(head -n1 <<<"$out") == "# $unitdir/start_server@.service" ]] ||
     fail "systemctl cat start_server@.service shows another file than the package's:
 $out"
   enabled=$(in_guest systemctl is-enabled start_server@.service 2>&1 || true)
@@ -460,5 +479,104 @@ left=$(in_guest sh -c 'cat /proc/[0-9]*/comm 2>/dev/null' | grep -xE 'start_serv
 [[ -z $left ]] || fail "g: still running in the guest after stop: $(tr '\n' ' ' <<<"$left")"
 ! in_guest test -e /run/myapp || fail "g: /run/myapp still exists after stop: $(in_guest ls -la /run/myapp 2>&1)"
 log "g: pass: stop returned 0, nothing of myapp is left ($(elapsed "$t") s)"
+
+# --- Type=notify-reload (systemd >= 253) --------------------------------------------------
+# The same socket now serves myapp-notify-reload.service, installed as myapp.service the way
+# an operator renames it. systemd sends SIGHUP itself and waits for start_server's
+# RELOADING=1 (with MONOTONIC_USEC) and READY=1. systemd 257 cannot be told that a reload
+# failed: in its reload-notify state READY=1 always ends the job successfully, and ERRNO=,
+# BUSERROR= and VARLINKERROR= only set properties (src/core/service.c,
+# service_notify_message); the job fails only when no READY=1 comes within TimeoutStartSec=,
+# or when an ExecReload= beside it fails. So a broken release gives a `systemctl reload`
+# that returns 0, and the failure shows in `systemctl status` (Status:) and the journal, while
+# the old generation serves on. Scenario j pins exactly that down.
+version=$(in_guest systemctl --version 2>/dev/null | awk 'NR == 1 { print $2 }')
+if [[ ! $version =~ ^[0-9]+$ ]] || ((version < 253)); then
+  log "h-j: skipped: the guest's systemd is ${version:-unknown}; Type=notify-reload needs 253 or later"
+  log "all scenarios passed"
+  exit 0
+fi
+
+t=$EPOCHREALTIME
+in_guest rm -rf /etc/systemd/system/myapp.service.d
+if ((${#debs[@]})); then
+  # shellcheck disable=SC2016 # expanded by the guest's sh
+  in_guest_clean sh -ec 'ex=/usr/share/doc/start-server/examples/myapp-notify-reload.service
+    if [ -f "$ex" ]; then cp "$ex" /etc/systemd/system/myapp.service
+    elif [ -f "$ex.gz" ]; then zcat "$ex.gz" >/etc/systemd/system/myapp.service
+    else echo "no $ex in the package" >&2; exit 1; fi' 2>&1 ||
+    fail "h: could not copy the packaged myapp-notify-reload.service"
+else
+  install -m 644 "$repo/units/myapp-notify-reload.service" "$root/etc/systemd/system/myapp.service"
+fi
+use_worker /usr/bin/myapp.real || fail "h: could not restore the real worker"
+in_guest systemctl daemon-reload || fail "h: systemctl daemon-reload failed"
+type=$(in_guest systemctl show -P Type myapp.service 2>&1 || true)
+[[ $type == notify-reload ]] || fail "h: myapp.service has Type=$type; want notify-reload"
+in_guest systemctl start myapp.socket || fail "h: systemctl start myapp.socket failed"
+body=$(http_get)
+[[ $(generation_of "$body") == 1 ]] || fail "h: the first connection got '$body'; want generation 1"
+wait_until 10 is_active myapp.service active || fail "h: myapp.service is not active after a connection"
+out=$(reload) || fail "h: systemctl reload (Type=notify-reload) returned $?: $out"
+body=$(http_get)
+[[ $(generation_of "$body") == 2 ]] || fail "h: after a reload the answer is '$body'; want generation 2"
+lists_only 2 || fail "h: /run/myapp/status lists '$(live_generations | tr '\n' ' ')'; want generation 2 alone"
+log "h: pass: Type=notify-reload: reload returned 0 and generation 2 serves alone ($(elapsed "$t") s)"
+
+# i: systemd waits for READY=1 after RELOADING=1: the reload of a worker that is ready a
+# second late returns only then, with the old generation serving meanwhile.
+t=$EPOCHREALTIME
+use_worker /usr/libexec/myapp-test/late || fail "i: could not install the late worker"
+reload >"$work/reload.out" 2>&1 &
+reload_pid=$!
+sleep 0.3
+body=$(http_get)
+[[ $(generation_of "$body") == 2 ]] || fail "i: during the reload the answer is '$body'; want generation 2"
+state=$(in_guest systemctl show -P ActiveState myapp.service 2>&1 || true)
+kill -0 "$reload_pid" 2>/dev/null ||
+  fail "i: systemctl reload returned before the new generation was ready: $(<"$work/reload.out")"
+if wait "$reload_pid"; then rc=0; else rc=$?; fi
+took=$(elapsed "$t")
+((rc == 0)) || fail "i: systemctl reload of the late worker returned $rc: $(<"$work/reload.out")"
+awk -v s="$took" 'BEGIN { exit !(s >= 1.0) }' || fail "i: systemctl reload returned after $took s, before the worker was ready"
+[[ $state == reloading ]] || fail "i: myapp.service was '$state' during the reload; want reloading"
+body=$(http_get)
+[[ $(generation_of "$body") == 3 ]] || fail "i: after the late reload the answer is '$body'; want generation 3"
+lists_only 3 || fail "i: /run/myapp/status lists '$(live_generations | tr '\n' ' ')'; want generation 3 alone"
+log "i: pass: the unit was 'reloading' until generation 3 was ready; reload returned 0 after $took s"
+
+# j: a broken release. What systemd 257 allows (see above): `systemctl reload` returns 0,
+# the unit stays active, Status: says the restart failed, and the old generation serves.
+t=$EPOCHREALTIME
+in_guest sh -c 'printf "#!/bin/sh\necho \"myapp: a broken build\" >&2\nexit 1\n" >/usr/bin/myapp.new &&
+  chmod 755 /usr/bin/myapp.new && mv -f /usr/bin/myapp.new /usr/bin/myapp' || fail "j: could not install the broken worker"
+out=$(reload) || fail "j: systemctl reload returned $? for the broken worker; systemd 257 has no way" \
+  "to fail a notify-reload reload but a timeout, so 0 was expected (has systemd changed?): $out"
+status=$(status_line)
+want='generation 3 \(pid [0-9]+\) serving.*last restart failed: generation [0-9]+ exited with status 1'
+[[ $status =~ $want ]] ||
+  fail "j: systemctl status shows Status: '$status'; want 'generation 3 (pid N) serving ...;" \
+    "last restart failed: generation N exited with status 1 ...'"
+result=$(in_guest systemctl show -p ActiveState -p Result --value myapp.service 2>&1 | tr '\n' ' ')
+[[ $result == "success active " || $result == "active success " ]] ||
+  fail "j: after the failed reload myapp.service shows '$result'; want active and success"
+body=$(http_get)
+[[ $(generation_of "$body") == 3 ]] || fail "j: after the failed reload the answer is '$body'; want generation 3 still"
+lists_only 3 || fail "j: /run/myapp/status lists '$(live_generations | tr '\n' ' ')'; want generation 3 alone"
+journal=$(in_guest journalctl --no-pager -o cat -u myapp.service 2>&1 | grep -E 'broken build|exited with status 1' | tail -n 2 | tr '\n' ' ')
+log "j: reload returned 0 (systemd 257 cannot fail it); Status: $status; journal: $journal"
+use_worker /usr/bin/myapp.real || fail "j: could not restore the real worker"
+out=$(reload) || fail "j: reload after restoring the real worker returned $?: $out"
+body=$(http_get)
+gen=$(generation_of "$body")
+[[ -n $gen && $gen -gt 3 ]] || fail "j: after the repaired reload the answer is '$body'; want a generation above 3"
+lists_only "$gen" || fail "j: /run/myapp/status lists '$(live_generations | tr '\n' ' ')'; want generation $gen alone"
+log "j: pass: generation 3 served through the broken release; generation $gen serves after the fix ($(elapsed "$t") s)"
+
+t=$EPOCHREALTIME
+in_guest systemctl stop myapp.service myapp.socket || fail "k: systemctl stop myapp.service myapp.socket returned $?"
+left=$(in_guest sh -c 'cat /proc/[0-9]*/comm 2>/dev/null' | grep -xE 'start_server|myapp|myapp\.real' || true)
+[[ -z $left ]] || fail "k: still running in the guest after stop: $(tr '\n' ' ' <<<"$left")"
+log "k: pass: Type=notify-reload: stop returned 0, nothing of myapp is left ($(elapsed "$t") s)"
 
 log "all scenarios passed"
