@@ -1,7 +1,8 @@
 // The supervisor's cells for releases (which release a Spawn runs) and for what it reports to
 // `--status` (Supervisor::describe): deploys resolve afresh, respawns after a crash of the
 // serving generation run its release, and the last reload is recorded with its outcome.
-// Same method as supervisor_test.cc: a fake clock, one event at a time, every action checked.
+// Same method as the supervisor_*_test.cc files: a fake clock, one event at a time, every
+// action checked.
 
 #include <gtest/gtest.h>
 
