@@ -2,7 +2,9 @@
 facts, bounded waits, and the median/min/max statistics and Markdown of the results.
 
 Python 3 standard library only. The clock is time.monotonic_ns(), CLOCK_MONOTONIC on Linux,
-the clock bench/latency_worker stamps its lines with.
+the clock bench/latency_worker stamps its lines with. What the real-world tests need too
+(waits, ports, the status file, /proc, a logged process in a session of its own) is in
+tests/support/starterlib.py, re-exported here.
 """
 
 import os
@@ -17,7 +19,10 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
-SKIP = 77  # ctest's SKIP_RETURN_CODE: a prerequisite is missing and may not be installed
+
+sys.path.insert(0, str(REPO_DIR / "tests" / "support"))
+import starterlib  # noqa: E402
+from starterlib import SKIP, free_port, proc_stat, read_status  # noqa: E402,F401
 
 
 def say(message):
@@ -139,14 +144,7 @@ def load_average():
 def wait_until(predicate, timeout_s, what, poll_s=0.005):
     """Polls predicate() until it returns something true, which it returns; raises
     TimeoutError naming `what` after timeout_s."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout_s:.1f} s waiting for {what}")
-        time.sleep(poll_s)
+    return starterlib.wait_until(predicate, timeout_s, what, poll=poll_s)
 
 
 # ---- statistics and Markdown --------------------------------------------------------------
@@ -211,25 +209,6 @@ def raise_nofile():
     return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
-def free_port(host="127.0.0.1"):
-    """A TCP port the kernel just handed out; nothing else on this machine should take it
-    before start_server binds it again (SO_REUSEADDR)."""
-    import socket
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def proc_stat(pid):
-    """/proc/PID/stat fields after the command name: [state, ppid, ...] (field 3 onwards),
-    or None when the process is gone."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text.rsplit(")", 1)[1].split()
-
-
 def cpu_ticks(pid):
     """utime + stime of pid in clock ticks (os.sysconf('SC_CLK_TCK') per second)."""
     f = proc_stat(pid)
@@ -291,17 +270,6 @@ def descendants(pid):
     return found
 
 
-def read_status(path):
-    """[(generation, pid)] from a status file; ours adds lines of other shapes, skipped."""
-    import re
-    try:
-        text = Path(path).read_text()
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return [(int(m[1]), int(m[2])) for m in
-            (re.match(r"^(\d+):(\d+)$", line) for line in text.splitlines()) if m]
-
-
 class Supervisor:
     """One start_server (ours or Perl's) run by bench/run, in a session of its own, its output
     in a log file. stop() sends SIGTERM and, should it linger, SIGKILL to it and then to each
@@ -315,12 +283,8 @@ class Supervisor:
         self.proc = None
 
     def start(self):
-        with open(self.log_path, "ab") as out:
-            out.write(("$ " + " ".join(self.argv) + "\n").encode())
-            out.flush()
-            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, env=self.env,
-                                         start_new_session=True, preexec_fn=self.preexec_fn)
+        self.proc = starterlib.spawn_logged(self.argv, self.log_path, env=self.env,
+                                            preexec_fn=self.preexec_fn)
         return self
 
     @property

@@ -5,19 +5,22 @@ Each test script runs its test function through `main()`, starts start_server th
 a bare sleep), drives load with rwclient's `Load` and `Wrk`, and fails with `check()` or
 `fail()`. Exit statuses follow ctest: 0 passed, 1 failed, 77 skipped (no IPv4 loopback to
 bind on). A missing IPv6 only narrows a test: it then runs without its [::1] listeners.
+
+What the benchmarks need too (waits, ports, the status file, /proc, a logged process in a
+session of its own) is in tests/support/starterlib.py.
 """
 
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-SKIP = 77
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import starterlib  # noqa: E402
+from starterlib import SKIP, free_port, ipv6_available, pid_alive, read_status  # noqa: E402,F401
 NAME = os.path.basename(sys.argv[0])
 
 
@@ -72,36 +75,9 @@ def main(test):
 
 
 def wait_until(predicate, timeout, what):
-    """Polls predicate() every 20 ms until it returns a true value, which is returned."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
-
-
-def ipv6_available():
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-def free_port(host="127.0.0.1"):
-    """A port the kernel just handed out on host ("udp:HOST" for a UDP one). Another process
-    may take it before start_server binds it; start_with_ports() retries with fresh ones."""
-    kind = socket.SOCK_STREAM
-    if host.startswith("udp:"):
-        kind, host = socket.SOCK_DGRAM, host[4:]
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, kind) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """Polls predicate() every 20 ms until it returns a true value, which is returned; the
+    test fails after `timeout` seconds."""
+    return starterlib.wait_until(predicate, timeout, what, error=TestFailure)
 
 
 def temp_dir(prefix):
@@ -111,37 +87,6 @@ def temp_dir(prefix):
     os.chmod(path, 0o755)
     _temp_dirs.append(path)
     return path
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # h2o as root runs as nobody
-    # A zombie is dead for our purposes; start_server reaps it soon.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def read_status(path):
-    """The status file as a list of (generation, pid); [] when it is absent."""
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        return []
-    # As Perl's --restart reads it: GEN:PID lines; start_server's own notes are skipped.
-    entries = []
-    for line in text.splitlines():
-        match = re.fullmatch(r"(\d+):(\d+)", line)
-        if match:
-            entries.append((int(match[1]), int(match[2])))
-    return entries
 
 
 def wait_serving_alone(status_file, generation, timeout=20):
@@ -166,12 +111,7 @@ class Starter:
         self.proc = None
 
     def start(self):
-        self.log_file = open(self.log_path, "ab")
-        self.log_file.write(("$ " + " ".join(self.argv) + "\n").encode())
-        self.log_file.flush()
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self.log_file,
-                                     stderr=subprocess.STDOUT, start_new_session=True,
-                                     env=self.env, cwd=self.cwd)
+        self.proc = starterlib.spawn_logged(self.argv, self.log_path, env=self.env, cwd=self.cwd)
         return self
 
     @property
@@ -225,7 +165,6 @@ class Starter:
         except (ProcessLookupError, PermissionError):
             pass
         self.proc.wait()
-        self.log_file.close()
         if failed:
             sys.stdout.write(self.output_tail())
 
