@@ -1,7 +1,6 @@
 #include "activation.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/stat.h>
@@ -96,24 +95,10 @@ void TestSocket::set_nonblocking(bool on) const {
     fail("fcntl(F_SETFL)");
 }
 
-std::string fd_identity(pid_t pid, int fd) {
-  std::string link = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
-  char buf[256];
-  ssize_t n = readlink(link.c_str(), buf, sizeof buf - 1);
-  return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
-}
-
 std::vector<std::string> socket_identities(pid_t pid) {
   std::vector<std::string> out;
-  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    std::string id = fd_identity(pid, std::atoi(e->d_name));
+  for (const auto& [fd, id] : fds_of(pid))
     if (id.rfind("socket:", 0) == 0) out.push_back(id);
-  }
-  closedir(d);
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -47,9 +47,6 @@ class TestSocket {
   std::string addr_;
 };
 
-/// What /proc/PID/fd/FD links to ("socket:[INODE]" for a socket), "" when unreadable.
-std::string fd_identity(pid_t pid, int fd);
-
 /// The identities of every socket `pid` has open, sorted.
 std::vector<std::string> socket_identities(pid_t pid);
 

@@ -14,39 +14,6 @@
 namespace itest {
 namespace {
 
-using Status = std::vector<std::pair<int, pid_t>>;
-
-// A running start_server with pid and status files, generation 1 started and listed.
-struct Daemon {
-  Daemon(const TempDir& dir, const std::vector<std::string>& options,
-         const std::vector<std::string>& worker_flags = {})
-      : pid_file(dir / "pid"),
-        status(dir / "status"),
-        report(dir),
-        starter(dir, concat(concat({"--pid-file=" + pid_file, "--status-file=" + status,
-                                    "--port=127.0.0.1:0"},
-                                   options),
-                            worker_args(dir, worker_flags))) {
-    auto p = report.wait_for_ready(1);
-    pid1 = p.value_or(0);
-    if (pid1 > 0)
-      listed = wait_until([&] { return read_status_file(status) == Status{{1, pid1}}; });
-  }
-  std::vector<std::string> restart_args(const std::vector<std::string>& more = {}) const {
-    return concat({"--restart", "--pid-file=" + pid_file, "--status-file=" + status}, more);
-  }
-
-  std::string pid_file;
-  std::string status;
-  Report report;
-  StarterProcess starter;
-  pid_t pid1 = 0;
-  bool listed = false;
-};
-
-#define ASSERT_DAEMON_UP(d) \
-  ASSERT_TRUE((d).pid1 > 0 && (d).listed) << "generation 1 never started\n" << (d).starter.output()
-
 void expect_one_line_failure(const CommandResult& r) {
   EXPECT_FALSE(r.timed_out) << "it hung";
   EXPECT_NE(r.status, 0) << r.text();
@@ -58,8 +25,8 @@ void expect_one_line_failure(const CommandResult& r) {
 
 TEST(Restart, ReturnsZeroOnceTheNewGenerationAloneIsListed) {
   TempDir dir;
-  Daemon d(dir, {"--interval=1"});
-  ASSERT_DAEMON_UP(d);
+  Daemon d(dir, {"--interval=1"}, worker_args(dir));
+  ASSERT_UP(d);
   std::string addr = d.report.addr(1, "127.0.0.1:0");
   auto r = run_starter(d.restart_args(), 15s);
   EXPECT_EQ(r.status, 0) << r.text() << "\n" << d.starter.output();
@@ -75,8 +42,8 @@ TEST(Restart, ReturnsZeroOnceTheNewGenerationAloneIsListed) {
 
 TEST(Restart, IsQuickWithZeroInterval) {
   TempDir dir;
-  Daemon d(dir, {"--interval=0"});
-  ASSERT_DAEMON_UP(d);
+  Daemon d(dir, {"--interval=0"}, worker_args(dir));
+  ASSERT_UP(d);
   for (int gen = 2; gen <= 3; ++gen) {
     auto r = run_starter(d.restart_args(), 10s);
     EXPECT_EQ(r.status, 0) << r.text();
@@ -92,8 +59,8 @@ TEST(Restart, IsQuickWithZeroInterval) {
 TEST(Restart, FailsQuicklyWhenTheNewGenerationFailsAndTheOldKeepsServing) {
   TempDir dir;
   std::string fail = dir / "fail";
-  Daemon d(dir, {"--interval=1"}, {"--fail-if-exists=" + fail});
-  ASSERT_DAEMON_UP(d);
+  Daemon d(dir, {"--interval=1"}, worker_args(dir, {"--fail-if-exists=" + fail}));
+  ASSERT_UP(d);
   std::string addr = d.report.addr(1, "127.0.0.1:0");
   write_file(fail, "");
   auto r = run_starter(d.restart_args({"--restart-timeout=30"}), 35s);
@@ -110,8 +77,8 @@ TEST(Restart, SucceedsAfterAnEarlierFailedReload) {
   // Perl hangs here: the target generation is not max+1 any more.
   TempDir dir;
   std::string fail = dir / "fail";
-  Daemon d(dir, {"--interval=1"}, {"--fail-if-exists=" + fail});
-  ASSERT_DAEMON_UP(d);
+  Daemon d(dir, {"--interval=1"}, worker_args(dir, {"--fail-if-exists=" + fail}));
+  ASSERT_UP(d);
   write_file(fail, "");
   auto failed = run_starter(d.restart_args({"--restart-timeout=20"}), 25s);
   EXPECT_NE(failed.status, 0) << failed.text();
@@ -149,8 +116,8 @@ TEST(Restart, FailsWhenThePidFileIsMissing) {
 
 TEST(Restart, FailsWhenStartServerDiesMeanwhile) {
   TempDir dir;
-  Daemon d(dir, {"--interval=3"});
-  ASSERT_DAEMON_UP(d);
+  Daemon d(dir, {"--interval=3"}, worker_args(dir));
+  ASSERT_UP(d);
   // --restart in the background; the new generation is on probation for 3 s.
   StarterProcess restart(dir, d.restart_args({"--restart-timeout=30"}));
   ASSERT_TRUE(d.report.wait_for_ready(2)) << d.starter.output();
@@ -164,7 +131,7 @@ TEST(Restart, FailsWhenStartServerDiesMeanwhile) {
 
 TEST(Restart, GivesUpAtTheTimeout) {
   TempDir dir;
-  Daemon d(dir, {"--interval=2"});
+  Daemon d(dir, {"--interval=2"}, worker_args(dir));
   // Each generation needs 2 s to count as started.
   ASSERT_TRUE(d.pid1 > 0) << d.starter.output();
   ASSERT_TRUE(wait_until([&] {
@@ -191,8 +158,8 @@ TEST(Restart, RequiresPidAndStatusFiles) {
 
 TEST(Stop, ReturnsOnceStartServerHasExited) {
   TempDir dir;
-  Daemon d(dir, {"--interval=0"});
-  ASSERT_DAEMON_UP(d);
+  Daemon d(dir, {"--interval=0"}, worker_args(dir));
+  ASSERT_UP(d);
   auto r = run_starter({"--stop", "--pid-file=" + d.pid_file}, 10s);
   EXPECT_EQ(r.status, 0) << r.text();
   EXPECT_FALSE(file_exists(d.pid_file)) << "--stop returned while the pid file still exists";

@@ -28,17 +28,14 @@
 #include "activation.h"
 #include "harness.h"
 #include "reliability_support.h"
+#include "support/notify_send.h"
 
 namespace itest {
 namespace {
 
-// ---- small helpers ---------------------------------------------------------------------
+using starter::testing_support::send_notify;
 
-size_t count_of(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
+// ---- small helpers ---------------------------------------------------------------------
 
 /// start_server's own lines, without its "starting now..." banner.
 std::vector<std::string> message_lines(const std::string& output) {
@@ -59,63 +56,6 @@ std::vector<std::string> lines_with(const std::string& output,
   }
   return out;
 }
-
-/// Writes dir/worker.sh, which execs the fake worker with the flags in dir/flags as they are
-/// when start_server spawns it (so generation 2 can be told to misbehave and generation 1
-/// not), and dir/flags with `first_flags`; returns the script's path.
-std::string flag_file_worker(const TempDir& dir, const std::string& first_flags) {
-  write_file(dir / "flags", first_flags + "\n");
-  write_file(dir / "worker.sh",
-             "#!/bin/sh\nexec " + kFakeWorker + " --report=" + dir.report() + " $(cat " +
-                 (dir / "flags") + ")\n",
-             0755);
-  return dir / "worker.sh";
-}
-
-/// start_server --ready=notify with a pid and a status file, running flag_file_worker();
-/// generation 1 is awaited until it is ready and listed.
-struct Serving {
-  Serving(const TempDir& dir, const std::vector<std::string>& options,
-          const std::string& first_flags)
-      : dir_(dir),
-        pid_file(dir / "pid"),
-        status(dir / "status"),
-        report(dir),
-        starter(dir, concat(concat({"--ready=notify", "--port=127.0.0.1:0",
-                                    "--pid-file=" + pid_file, "--status-file=" + status},
-                                   options),
-                            {"--", flag_file_worker(dir, first_flags)})) {
-    auto up = report.wait_for("notified", 1);
-    if (!up) return;
-    pid1 = up->pid;
-    listed = wait_until([&] { return read_status_file(status) == Status{{1, pid1}}; });
-    addr = report.addr(1, "127.0.0.1:0");
-  }
-  bool up() const { return pid1 > 0 && listed && !addr.empty(); }
-  std::string why() {
-    return "start_server said:\n" + starter.output() + "report:\n" + read_file(report.path());
-  }
-  /// The fake worker's flags for the generations spawned from now on.
-  void set_flags(const std::string& flags) const { write_file(dir_ / "flags", flags + "\n"); }
-  /// `start_server --restart`, waited for.
-  CommandResult restart() const {
-    return run_starter(
-        {"--restart", "--pid-file=" + pid_file, "--status-file=" + status, "--restart-timeout=20"},
-        25s);
-  }
-
-  const TempDir& dir_;
-  std::string pid_file;
-  std::string status;
-  Report report;
-  StarterProcess starter;
-  pid_t pid1 = 0;
-  bool listed = false;
-  std::string addr;
-};
-
-#define ASSERT_UP(s) \
-  ASSERT_TRUE((s).up()) << "generation 1 never became ready and listed\n" << (s).why()
 
 // ---- running as another user -------------------------------------------------------------
 
@@ -155,7 +95,7 @@ TEST(FaultCrashLoop, FailingReloadsNeverTouchTheServingGeneration) {
   TempDir dir;
   std::string fail = dir / "fail";
   // --reload-retry=off: every attempt below is one --restart's (the default retries between).
-  Serving s(dir, {"--reload-retry=off"}, "--ready-after-ms=0");
+  GatedDaemon s(dir, {"--reload-retry=off"}, "--ready-after-ms=0");
   ASSERT_UP(s);
   write_file(fail, "");
   // Generations 2 and 4 exit at once; generation 3 runs for 100 ms, then crashes, never ready.
@@ -201,7 +141,7 @@ TEST(FaultCrashLoop, CurrentGenerationThatKeepsCrashingIsRetriedWithAGrowingPaus
   std::string fail = dir / "fail";
   // Generation 1 is up, then crashes after 700 ms; its successors cannot start while `fail`
   // exists.
-  Serving s(dir, {}, "--ready-after-ms=0 --exit-after-ms=700");
+  GatedDaemon s(dir, {}, "--ready-after-ms=0 --exit-after-ms=700");
   ASSERT_UP(s);
   write_file(fail, "");
   s.set_flags("--ready-after-ms=0 --fail-if-exists=" + fail);
@@ -255,7 +195,7 @@ TEST(FaultCrashLoop, CurrentGenerationThatKeepsCrashingIsRetriedWithAGrowingPaus
 
 TEST(FaultIgnoresTerm, WithoutDrainTimeoutItIsLeftRunningListedAndWaitedFor) {
   TempDir dir;
-  Serving s(dir, {}, "--ready-after-ms=0 --ignore-term");
+  GatedDaemon s(dir, {}, "--ready-after-ms=0 --ignore-term");
   ASSERT_UP(s);
   // `--restart` reports success once the new generation serves alone: never, here.
   CommandResult r = run_starter(
@@ -297,7 +237,7 @@ TEST(FaultIgnoresTerm, WithoutDrainTimeoutItIsLeftRunningListedAndWaitedFor) {
 
 TEST(FaultIgnoresTerm, WithDrainTimeoutItIsKilledAtReloadAndAtShutdown) {
   TempDir dir;
-  Serving s(dir, {"--drain-timeout=1"}, "--ready-after-ms=0 --ignore-term");
+  GatedDaemon s(dir, {"--drain-timeout=1"}, "--ready-after-ms=0 --ignore-term");
   ASSERT_UP(s);
   ASSERT_EQ(kill(s.starter.pid(), SIGHUP), 0);
   ASSERT_TRUE(s.report.wait_for_signal(s.pid1, "TERM ignored", kTimeout)) << s.why();
@@ -408,7 +348,7 @@ int lowest_free_fd(pid_t pid) {
 // problem; start_server neither notices nor suffers, and a reload recovers the service.
 TEST(FaultAcceptEmfile, WorkerOutOfDescriptorsLeavesStartServerUnaffectedAndAReloadRecovers) {
   TempDir dir;
-  Serving s(dir, {}, "--ready-after-ms=0");
+  GatedDaemon s(dir, {}, "--ready-after-ms=0");
   ASSERT_UP(s);
   ASSERT_EQ(request(s.addr), reply_of(1, s.pid1));
   // Compared with <=: start_server may hold a descriptor for a moment (a /proc read, a file
@@ -546,10 +486,10 @@ std::string send_foreign_garbage(const std::string& socket, int rounds) {
     for (const std::string& message :
          {std::string("READY=1\nSTATUS=forged\n"), "READY=1\n" + std::string(6000, 'y'),
           std::string("\x01\x02\xff\xfe", 4)}) {
-      error = send_datagram(socket, message);
+      error = send_notify(socket, message);
       if (!error.empty()) break;
     }
-    if (error.empty()) error = send_datagram(socket, "X=1\n", fds);
+    if (error.empty()) error = send_notify(socket, "X=1\n", fds);
   }
   for (int fd : fds) close(fd);
   return error;
@@ -559,7 +499,7 @@ TEST(FaultNotifyGarbage, GarbageIsLoggedOncePerGenerationAndKindAndReadyStillCou
   TempDir dir;
   // Each generation sends its garbage, then (after 400 ms) a proper READY=1; the test, a
   // stranger, sends its own in between.
-  Serving s(dir, {}, "--notify-garbage --ready-after-ms=400 --env=NOTIFY_SOCKET");
+  GatedDaemon s(dir, {}, "--notify-garbage --ready-after-ms=400 --env=NOTIFY_SOCKET");
   ASSERT_UP(s);
   ASSERT_TRUE(s.report.find("garbage", 1)) << s.why();
   EXPECT_EQ(s.report.find("garbage", 1)->field("sent"), "4") << s.why();
@@ -607,7 +547,7 @@ TEST(FaultNotifyGarbage, GarbageIsLoggedOncePerGenerationAndKindAndReadyStillCou
 // not count, nor does one inside a line of binary bytes, nor a stranger's.
 TEST(FaultNotifyGarbage, GarbageAloneNeverMakesAGenerationReady) {
   TempDir dir;
-  Serving s(dir, {"--ready-timeout=2", "--reload-retry=off"}, "--ready-after-ms=0");
+  GatedDaemon s(dir, {"--ready-timeout=2", "--reload-retry=off"}, "--ready-after-ms=0");
   ASSERT_UP(s);
   s.set_flags("--notify-garbage --env=NOTIFY_SOCKET");  // garbage only, never a proper READY=1
   ASSERT_EQ(kill(s.starter.pid(), SIGHUP), 0);

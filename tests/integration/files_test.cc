@@ -115,7 +115,8 @@ TEST(StatusFile, GoesFromOneToOneAndTwoToTwo) {
       ++reads;
     }
   });
-  wait_until([&] { return reads > 0; });  // the reader has seen the first state
+  // The reader has seen the first state (EXPECT, not ASSERT: its thread must be joined).
+  EXPECT_TRUE(wait_until([&] { return reads > 0; })) << "the reader never read";
   starter.signal(SIGHUP);
   auto pid2 = report.wait_for_ready(2);
   bool finished = pid2 && wait_until([&] {
@@ -123,7 +124,7 @@ TEST(StatusFile, GoesFromOneToOneAndTwoToTwo) {
                   });
   // Let the reader take a few more looks, so it has seen the final state too.
   int reads_then = reads;
-  wait_until([&] { return reads >= reads_then + 3; }, 1s);
+  EXPECT_TRUE(wait_until([&] { return reads >= reads_then + 3; })) << "the reader stopped reading";
   stop = true;
   reader.join();
   ASSERT_TRUE(pid2) << starter.output();

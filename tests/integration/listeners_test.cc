@@ -401,7 +401,9 @@ TEST(Listeners, NoConnectionIsRefusedDuringReloads) {
       ++requests;
     }
   });
-  wait_until([&] { return requests >= 3; });  // generation 1 answered before the first reload
+  // Generation 1 answered before the first reload (EXPECT, not ASSERT: the client thread
+  // must be joined).
+  EXPECT_TRUE(wait_until([&] { return requests >= 3; })) << "the client made no requests";
   pid_t old = r.pid;
   pid_t newest = 0;
   for (int gen = 2; gen <= 4; ++gen) {
@@ -409,11 +411,13 @@ TEST(Listeners, NoConnectionIsRefusedDuringReloads) {
     auto pid = r.report.wait_for_ready(gen);
     if (!pid) break;
     newest = *pid;
-    wait_until([&] { return !process_alive(old); });
+    EXPECT_TRUE(wait_until([&] { return !process_alive(old); }))
+        << "generation " << gen - 1 << " (pid " << old << ") still runs";
     old = newest;
   }
   int before = requests;
-  wait_until([&] { return requests >= before + 5; });
+  EXPECT_TRUE(wait_until([&] { return requests >= before + 5; }))
+      << "no requests after the last reload";
   stop = true;
   client.join();
   ASSERT_TRUE(newest > 0 && r.report.find("ready", 4)) << r.starter.output();

@@ -48,11 +48,12 @@ class FakeNotifySocket {
   const std::vector<NotifyMessage>& messages();
   /// The index of the first message at index >= `from` that satisfies `pred`, waiting at most
   /// `timeout` for it to arrive; nullopt after the timeout.
-  std::optional<size_t> wait_for_message(const std::function<bool(const NotifyMessage&)>& pred,
-                                         Millis timeout = kTimeout, size_t from = 0);
+  [[nodiscard]] std::optional<size_t> wait_for_message(
+      const std::function<bool(const NotifyMessage&)>& pred, Millis timeout = kTimeout,
+      size_t from = 0);
   /// wait_for_message for a message carrying `assignment` (e.g. "READY=1").
-  std::optional<size_t> wait_for(const std::string& assignment, Millis timeout = kTimeout,
-                                 size_t from = 0);
+  [[nodiscard]] std::optional<size_t> wait_for(const std::string& assignment,
+                                               Millis timeout = kTimeout, size_t from = 0);
   const NotifyMessage& at(size_t index) const { return messages_.at(index); }
   /// The kinds (NotifyMessage::kind) of all messages so far, without STATUS and WATCHDOG
   /// ones: the state changes a service manager acts on, e.g. {"READY", "RELOADING", "READY"}.

@@ -25,37 +25,12 @@
 
 #include "harness.h"
 #include "notify_receiver.h"
+#include "support/notify_send.h"
 
 namespace itest {
 namespace {
 
-using Status = std::vector<std::pair<int, pid_t>>;
-
-/// How many times `needle` occurs in `text`.
-size_t count_of(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
-
-/// Sends one datagram to a NOTIFY_SOCKET value ("/path" or "@abstract"), as sd_notify does;
-/// returns "" or the error.
-std::string send_notify(const std::string& socket, const std::string& message) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (socket.empty() || socket.size() >= sizeof addr.sun_path)
-    return "bad NOTIFY_SOCKET '" + socket + "'";
-  std::memcpy(addr.sun_path, socket.data(), socket.size());
-  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';
-  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::strerror(errno);
-  auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket.size());
-  ssize_t n = sendto(fd, message.data(), message.size(), MSG_NOSIGNAL,
-                     reinterpret_cast<sockaddr*>(&addr), len);
-  std::string error = n < 0 ? std::strerror(errno) : "";
-  close(fd);
-  return error;
-}
+using starter::testing_support::send_notify;
 
 /// The index (in the report) of the first `word` line of generation `gen`, or -1.
 long index_of(const Report& report, std::string_view word, int gen) {
@@ -63,76 +38,13 @@ long index_of(const Report& report, std::string_view word, int gen) {
   return r ? static_cast<long>(r->index) : -1;
 }
 
-/// Writes dir/worker.sh, which execs the fake worker with the flags in dir/flags as they are
-/// when start_server spawns it, and dir/flags with `first_flags`; returns the script's path.
-std::string flag_file_worker(const TempDir& dir, const std::string& first_flags) {
-  write_file(dir / "flags", first_flags + "\n");
-  write_file(dir / "worker.sh",
-             "#!/bin/sh\n"
-             "# Each generation gets the flags the test wrote last.\n"
-             "exec " +
-                 kFakeWorker + " --report=" + dir.report() + " $(cat " + (dir / "flags") + ")\n",
-             0755);
-  return dir / "worker.sh";
-}
-
-/// start_server --ready=notify with pid and status files, running flag_file_worker().
-/// Generation 1 is started with `first_flags` and awaited until it is ready and listed.
-struct Gated {
-  Gated(const TempDir& dir, const std::vector<std::string>& options, const std::string& first_flags,
-        const std::vector<std::string>& env = {})
-      : flags_path(dir / "flags"),
-        pid_file(dir / "pid"),
-        status(dir / "status"),
-        report(dir),
-        starter(dir,
-                concat(concat({"--ready=notify", "--port=127.0.0.1:0", "--pid-file=" + pid_file,
-                               "--status-file=" + status},
-                              options),
-                       {"--", flag_file_worker(dir, first_flags)}),
-                env) {
-    auto ready = report.wait_for("notified", 1);
-    if (!ready) return;
-    pid1 = ready->pid;
-    listed = wait_until([&] { return read_status_file(status) == Status{{1, pid1}}; });
-    addr = report.addr(1, "127.0.0.1:0");
-  }
-
-  /// The fake worker's flags for the generations spawned from now on.
-  void set_flags(const std::string& flags) const { write_file(flags_path, flags + "\n"); }
-
-  std::vector<std::string> restart_args(const std::vector<std::string>& more = {}) const {
-    return concat({"--restart", "--pid-file=" + pid_file, "--status-file=" + status}, more);
-  }
-  /// `start_server --restart` in the background.
-  std::future<CommandResult> restart_async(Millis timeout = 20s) const {
-    auto args = restart_args({"--restart-timeout=30"});
-    return std::async(std::launch::async, [args, timeout] { return run_starter(args, timeout); });
-  }
-
-  std::string flags_path;
-  std::string pid_file;
-  std::string status;
-  Report report;
-  StarterProcess starter;
-  pid_t pid1 = 0;
-  bool listed = false;
-  std::string addr;
-};
-
-#define ASSERT_GATED_UP(d)                                     \
-  ASSERT_TRUE((d).pid1 > 0 && (d).listed && !(d).addr.empty()) \
-      << "generation 1 never became ready and listed\n"        \
-      << (d).starter.output() << "report:\n"                   \
-      << read_file((d).report.path())
-
 // ---- a generation that becomes ready late ------------------------------------------------
 
 TEST(ReadinessLate, OldGenerationServesAndIsSignalledOnlyOnceTheNewOneIsReady) {
   TempDir dir;
   // --interval=0: surviving is not what counts, READY=1 is.
-  Gated d(dir, {"--interval=0"}, "--ready-after-ms=0 --env=NOTIFY_SOCKET");
-  ASSERT_GATED_UP(d);
+  GatedDaemon d(dir, {"--interval=0"}, "--ready-after-ms=0 --env=NOTIFY_SOCKET");
+  ASSERT_UP(d);
   // Generation 2 accepts nothing and says nothing for 1.5 s, then READY=1 at once.
   d.set_flags("--start-delay-ms=1500 --ready-after-ms=0 --env=NOTIFY_SOCKET");
   Stopwatch watch;
@@ -187,8 +99,8 @@ TEST(ReadinessLate, OldGenerationServesAndIsSignalledOnlyOnceTheNewOneIsReady) {
 TEST(ReadinessNever, NewGenerationIsKilledAtTheReadyTimeoutAndTheOldServesOn) {
   TempDir dir;
   // --reload-retry=off: what follows looks at the one failed generation, with no retry after it.
-  Gated d(dir, {"--ready-timeout=2", "--reload-retry=off"}, "--ready-after-ms=0");
-  ASSERT_GATED_UP(d);
+  GatedDaemon d(dir, {"--ready-timeout=2", "--reload-retry=off"}, "--ready-after-ms=0");
+  ASSERT_UP(d);
   d.set_flags("");  // generation 2 serves, but never sends READY=1
 
   CommandResult r = run_starter(d.restart_args({"--restart-timeout=30"}), 35s);
@@ -303,8 +215,8 @@ TEST(ReadinessBackoff, FailedFirstStartsAreRetriedWithAGrowingPause) {
 
 TEST(ReadinessDrain, OldGenerationIgnoringTermIsKilledAfterTheDrainTimeout) {
   TempDir dir;
-  Gated d(dir, {"--drain-timeout=1"}, "--ignore-term --ready-after-ms=0");
-  ASSERT_GATED_UP(d);
+  GatedDaemon d(dir, {"--drain-timeout=1"}, "--ignore-term --ready-after-ms=0");
+  ASSERT_UP(d);
   d.set_flags("--ready-after-ms=0");
   auto restart = d.restart_async();
   ASSERT_TRUE(d.report.wait_for_signal(d.pid1, "TERM ignored", 5s)) << d.starter.output();
@@ -350,8 +262,8 @@ TEST(ReadinessDrain, ShutdownKillsAWorkerIgnoringTermAfterTheDrainTimeout) {
 TEST(ReadinessForeign, ReadyFromAnotherProcessIsIgnoredAndLoggedOnce) {
   TempDir dir;
   FakeNotifySocket notify(dir);
-  Gated d(dir, {}, "--ready-after-ms=0", {notify.env()});
-  ASSERT_GATED_UP(d);
+  GatedDaemon d(dir, {}, "--ready-after-ms=0", {notify.env()});
+  ASSERT_UP(d);
   // Generation 2 says READY=1 itself only after 2 s; we (not one of its processes) say it first.
   d.set_flags("--ready-after-ms=2000 --env=NOTIFY_SOCKET");
   Stopwatch watch;

@@ -1,20 +1,13 @@
 #include "reliability_support.h"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 
 #include <algorithm>
-#include <cstddef>
 #include <cstdlib>
-#include <cstring>
 #include <sstream>
 #include <stdexcept>
-
-#include "activation.h"
 
 namespace itest {
 
@@ -22,15 +15,8 @@ namespace itest {
 
 std::vector<std::string> open_fds_of(pid_t pid) {
   std::vector<std::string> out;
-  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    out.push_back(std::string(e->d_name) + " -> " + fd_identity(pid, std::atoi(e->d_name)));
-  }
-  closedir(d);
-  std::sort(out.begin(), out.end());
+  for (const auto& [fd, id] : fds_of(pid)) out.push_back(std::to_string(fd) + " -> " + id);
+  std::sort(out.begin(), out.end());  // as text, as the lines have always been listed
   return out;
 }
 
@@ -46,37 +32,6 @@ long uid_of(pid_t pid) {
   while (std::getline(in, line))
     if (line.rfind("Uid:", 0) == 0) return std::atol(line.c_str() + 4);
   return -1;
-}
-
-std::string send_datagram(const std::string& socket, const std::string& message,
-                          const std::vector<int>& fds) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (socket.empty() || socket.size() >= sizeof addr.sun_path) return "bad socket '" + socket + "'";
-  std::memcpy(addr.sun_path, socket.data(), socket.size());
-  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';
-  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::strerror(errno);
-  iovec iov{const_cast<char*>(message.data()), message.size()};
-  msghdr msg{};
-  msg.msg_name = &addr;
-  msg.msg_namelen = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket.size());
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  std::vector<char> control;
-  if (!fds.empty()) {
-    control.resize(CMSG_SPACE(sizeof(int) * fds.size()));
-    msg.msg_control = control.data();
-    msg.msg_controllen = control.size();
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
-  }
-  std::string error = sendmsg(fd, &msg, MSG_NOSIGNAL) < 0 ? std::strerror(errno) : "";
-  close(fd);
-  return error;
 }
 
 // ---- running as another user -------------------------------------------------------------

@@ -21,8 +21,6 @@
 
 namespace itest {
 
-using Status = std::vector<std::pair<int, pid_t>>;
-
 constexpr uid_t kNobody = 65534;
 constexpr gid_t kNogroup = 65534;
 inline const std::string kSetpriv = "/usr/bin/setpriv";
@@ -36,11 +34,6 @@ std::string joined(const std::vector<std::string>& lines);
 
 /// The real uid of `pid` (from /proc/PID/status), or -1.
 long uid_of(pid_t pid);
-
-/// Sends one datagram to a NOTIFY_SOCKET value ("@abstract" or a path) with `fds` attached as
-/// SCM_RIGHTS; "" or the error.
-std::string send_datagram(const std::string& socket, const std::string& message,
-                          const std::vector<int>& fds = {});
 
 // ---- running as another user -------------------------------------------------------------
 

@@ -17,8 +17,6 @@
 namespace itest {
 namespace {
 
-using Status = std::vector<std::pair<int, pid_t>>;
-
 const std::string kPython = "/usr/bin/python3";
 
 #define SKIP_WITHOUT_PYTHON()                                                          \
@@ -45,42 +43,11 @@ std::string real_path(const std::string& path) {
   return ::realpath(path.c_str(), buf) ? std::string(buf) : path;
 }
 
-/// A running start_server with pid and status files and generation 1 listed.
-struct Daemon {
-  Daemon(const TempDir& dir, const std::vector<std::string>& options, const std::vector<std::string>& command)
-      : pid_file(dir / "pid"),
-        status(dir / "status"),
-        report(dir),
-        starter(dir, concat(concat({"--pid-file=" + pid_file, "--status-file=" + status, "--port=127.0.0.1:0"},
-                                   options),
-                            command)) {
-    pid1 = report.wait_for_ready(1).value_or(0);
-    if (pid1 > 0) listed = wait_until([&] { return read_status_file(status) == Status{{1, pid1}}; });
-  }
-  CommandResult status_cmd(bool json) const {
-    std::vector<std::string> args{"--status", "--pid-file=" + pid_file};
-    if (json) args.push_back("--json");
-    return run_starter(args);
-  }
-  CommandResult restart_json(Millis timeout = 20s) const {
-    return run_starter({"--restart", "--json", "--pid-file=" + pid_file, "--status-file=" + status}, timeout);
-  }
-
-  std::string pid_file, status;
-  Report report;
-  StarterProcess starter;
-  pid_t pid1 = 0;
-  bool listed = false;
-};
-
-#define ASSERT_DAEMON_UP(d) \
-  ASSERT_TRUE((d).pid1 > 0 && (d).listed) << "generation 1 never started\n" << (d).starter.output()
-
 TEST(Status, TableAndJsonDescribeTheRunningDaemon) {
   SKIP_WITHOUT_PYTHON();
   TempDir dir;
   Daemon d(dir, {"--interval=1"}, worker_args(dir));
-  ASSERT_DAEMON_UP(d);
+  ASSERT_UP(d);
   std::string pid = std::to_string(d.starter.pid()), pid1 = std::to_string(d.pid1);
 
   auto table = d.status_cmd(false);
@@ -115,7 +82,7 @@ TEST(Status, RestartJsonGivesTheOutcomeAndTheReasonAndStatusRecordsIt) {
   TempDir dir;
   std::string fail = dir / "fail";
   Daemon d(dir, {"--interval=1"}, worker_args(dir, {"--fail-if-exists=" + fail}));
-  ASSERT_DAEMON_UP(d);
+  ASSERT_UP(d);
   std::string pid1 = std::to_string(d.pid1);
 
   write_file(fail, "");
@@ -201,7 +168,7 @@ TEST(Status, JsonNeedsStatusOrRestartAndStatusNeedsAPidFile) {
 TEST(Status, DetailFileIsBesideThePidFileAndRemovedAtExit) {
   TempDir dir;
   Daemon d(dir, {"--interval=0"}, worker_args(dir));
-  ASSERT_DAEMON_UP(d);
+  ASSERT_UP(d);
   std::string detail = d.pid_file + ".detail";
   ASSERT_TRUE(wait_until([&] { return read_file(detail).find("\tserving\t") != std::string::npos; }))
       << read_file(detail);
@@ -219,7 +186,7 @@ TEST(Status, WorksForAUserWhoCanOnlyReadTheFiles) {
   TempDir dir;
   chmod(dir.path().c_str(), 0711);  // nobody may reach the files by name, not list them
   Daemon d(dir, {"--interval=0"}, worker_args(dir));
-  ASSERT_DAEMON_UP(d);
+  ASSERT_UP(d);
   ASSERT_TRUE(wait_until([&] { return file_exists(d.pid_file + ".detail"); }));
   auto r = run_command(concat({kSetpriv}, as_nobody_args({"--status", "--json", "--pid-file=" + d.pid_file})));
   EXPECT_EQ(r.status, 0) << r.text();
@@ -266,7 +233,7 @@ std::string crash_after_a_failed_deploy(const TempDir& dir, const std::vector<st
   holder = std::make_unique<Daemon>(dir, options, std::vector<std::string>{"--", releases.program()});
   out = holder.get();
   Daemon& d = *holder;
-  if (!(d.pid1 > 0 && d.listed)) return "generation 1 never started\n" + d.starter.output();
+  if (!d.up()) return "generation 1 never became ready and listed\n" + d.why();
   if (d.report.env(1, "RELEASE") != "A") return "generation 1 did not run release A";
   releases.point_at(dir, "B");
   auto r = d.restart_json();
@@ -323,7 +290,7 @@ TEST(RespawnRelease, DirThroughASymlinkIsKeptToo) {
   TempDir dir;
   Releases releases(dir);
   Daemon d(dir, {"--interval=1", "--dir=" + releases.current}, {"--", "./run"});
-  ASSERT_DAEMON_UP(d);
+  ASSERT_UP(d);
   releases.point_at(dir, "B");
   kill(d.pid1, SIGKILL);
   auto ready2 = d.report.wait_for_ready(2);

@@ -86,7 +86,8 @@ void storm(const std::string& label, int hups, std::chrono::microseconds gap) {
       std::this_thread::sleep_for(100us);
     }
   });
-  wait_until([&] { return requests >= 3; });
+  // EXPECT, not ASSERT: the client thread must be joined.
+  EXPECT_TRUE(wait_until([&] { return requests >= 3; })) << "the client made no requests";
 
   Stopwatch sending;
   int sent = 0;
@@ -111,7 +112,8 @@ void storm(const std::string& label, int hups, std::chrono::microseconds gap) {
       40s);
   long long settle_ms = settling.ms();
   int before = requests;
-  wait_until([&] { return requests >= before + 3; });
+  EXPECT_TRUE(wait_until([&] { return requests >= before + 3; }))
+      << "no requests after the storm";
   stop = true;
   client.join();
 

@@ -1,41 +1,19 @@
 #pragma once
-/// Test-only helpers for the component tests in tests/unit: a private temporary directory
-/// (removed with everything in it), and small file helpers that fail the test loudly.
+/// Test-only helpers for the component tests in tests/unit: the shared TempDir
+/// (tests/support/temp_dir.h), and small file helpers that fail the test loudly.
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <string_view>
 
+#include "support/temp_dir.h"
+
 namespace starter::testing_support {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "start_server_unit.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp(" << pattern << ") failed";
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;  // best effort: a test failure must not turn into a crash here
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string operator/(std::string_view name) const { return path_ + "/" + std::string(name); }
-
- private:
-  std::string path_;
-};
 
 inline void write_file(const std::string& path, std::string_view content, mode_t mode = 0644) {
   {
