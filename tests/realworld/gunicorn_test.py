@@ -37,11 +37,7 @@ def test():
     status_file = os.path.join(work, "start_server.status")
 
     def targets(ports):
-        t = [("v4", ("tcp", "127.0.0.1", ports[0]))]
-        if v6:
-            t.append(("v6", ("tcp", "::1", ports[1])))
-        t.append(("unix", ("unix", sock)))
-        return t
+        return rwclient.listener_targets(ports, v6, sock)
 
     def make_argv(ports):
         argv = [start_server, "--listen-fds", f"--port=127.0.0.1:{ports[0]}"]
@@ -55,10 +51,7 @@ def test():
     generations = rwclient.Generations()
 
     def ask(target):
-        status, body = rwclient.http_get(target, "/")
-        if status != 200:
-            raise OSError(f"HTTP status {status}")
-        return generations.record(body)
+        return rwclient.http_generation(target, generations)
 
     def answers(ports, gen):
         try:

@@ -87,11 +87,7 @@ def test():
     conf = os.path.join(work, "h2o.conf")
 
     def targets(ports):
-        t = [("v4", ("tcp", "127.0.0.1", ports[0]))]
-        if v6:
-            t.append(("v6", ("tcp", "::1", ports[1])))
-        t.append(("unix", ("unix", sock)))
-        return t
+        return rwclient.listener_targets(ports, v6, sock)
 
     def make_argv(ports):
         with open(conf, "w") as f:

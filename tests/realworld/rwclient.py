@@ -51,6 +51,25 @@ def http_get(target, path, timeout=5.0):
     return status, body
 
 
+def http_generation(target, generations, path="/"):
+    """GET path: the generation its 200 response's body names (Generations.record); OSError
+    for any other status or a malformed body."""
+    status, body = http_get(target, path)
+    if status != 200:
+        raise OSError(f"HTTP status {status}")
+    return generations.record(body)
+
+
+def listener_targets(ports, v6, sock):
+    """The listeners most tests give start_server, as (name, target): 127.0.0.1:ports[0],
+    [::1]:ports[1] when there is IPv6, and the unix socket `sock`."""
+    t = [("v4", ("tcp", "127.0.0.1", ports[0]))]
+    if v6:
+        t.append(("v6", ("tcp", "::1", ports[1])))
+    t.append(("unix", ("unix", sock)))
+    return t
+
+
 def read_line_reply(target, timeout=5.0, send=b""):
     """Connects, sends `send`, and returns what the server wrote until it closed."""
     with connect(target, timeout) as s:

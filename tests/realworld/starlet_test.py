@@ -41,10 +41,7 @@ def test():
     generations = rwclient.Generations()
 
     def ask(target):
-        status, body = rwclient.http_get(target, "/")
-        if status != 200:
-            raise OSError(f"HTTP status {status}")
-        return generations.record(body)
+        return rwclient.http_generation(target, generations)
 
     def answers(ports, gen):
         try:
