@@ -81,7 +81,8 @@ TEST(Status, RestartJsonGivesTheOutcomeAndTheReasonAndStatusRecordsIt) {
   SKIP_WITHOUT_PYTHON();
   TempDir dir;
   std::string fail = dir / "fail";
-  Daemon d(dir, {"--interval=1"}, worker_args(dir, {"--fail-if-exists=" + fail}));
+  // --reload-retry=off: the next generation is the next --restart's, not a background retry's.
+  Daemon d(dir, {"--interval=1", "--reload-retry=off"}, worker_args(dir, {"--fail-if-exists=" + fail}));
   ASSERT_UP(d);
   std::string pid1 = std::to_string(d.pid1);
 
