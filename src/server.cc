@@ -238,10 +238,14 @@ void Server::turn() {
   if (exit_code_) return;
   prune_notify_sockets();
 
-  auto deadline = supervisor_.next_deadline();
-  for (const auto& t : {std::optional<TimePoint>(watchdog_period_ ? std::optional(next_watchdog_) : std::nullopt),
-                        logger_restart_at_})
+  // The poll wakes for the supervisor's next deadline, the watchdog ping and a log command's
+  // restart, whichever comes first.
+  std::optional<TimePoint> deadline = supervisor_.next_deadline();
+  auto consider = [&](std::optional<TimePoint> t) {
     if (t && (!deadline || *t < *deadline)) deadline = t;
+  };
+  if (watchdog_period_) consider(next_watchdog_);
+  consider(logger_restart_at_);
   std::vector<pollfd> fds{{signals_->fd(), POLLIN, 0}};
   std::vector<unsigned long> generations{0};
   for (const auto& [generation, n] : notify_) {
