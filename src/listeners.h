@@ -10,8 +10,8 @@
 
 #include "fd.h"
 #include "listen_spec.h"
+#include "server_starter_port.h"
 #include "socket_activation.h"
-#include "starter_env.h"
 
 namespace starter {
 

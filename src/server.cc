@@ -17,8 +17,6 @@
 #include "listeners.h"
 #include "log.h"
 #include "log_target.h"
-#include "notify.h"
-#include "notify_socket.h"
 #include "resolve_release.h"
 #include "signal_names.h"
 #include "signals.h"
@@ -27,7 +25,9 @@
 #include "state_files.h"
 #include "status_detail.h"
 #include "supervisor.h"
+#include "systemd_notify.h"
 #include "worker_env.h"
+#include "worker_notify_socket.h"
 
 extern char** environ;
 

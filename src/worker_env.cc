@@ -3,7 +3,7 @@
 #include <array>
 #include <string_view>
 
-#include "starter_env.h"
+#include "server_starter_port.h"
 
 namespace starter {
 

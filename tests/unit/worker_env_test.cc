@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "starter_env.h"
+#include "server_starter_port.h"
 
 namespace starter {
 namespace {
