@@ -127,8 +127,8 @@ Server::Server(const Config& config)
   if (!config.envdir.empty())
     for (const auto& [name, value] : read_envdir(config.envdir)) envdir_names_.insert(name);
   check_dir(config.dir);
-  check_executable(config.command.front(), env_value(base_environment(config, inherited_env_), "PATH"),
-                   config.dir);
+  std::string path = env_value(base_environment(config, inherited_env_), "PATH");
+  check_executable(config.command.front(), path, config.dir);
   if (!config.pid_file.empty()) PidFile::check_not_running(config.pid_file);
   if (!config.status_file.empty()) status_file_.emplace(config.status_file);
 
@@ -425,9 +425,10 @@ void Server::carry_out(const action::Spawn& a) {
       in.notify_socket = notify_socket->address();
     }
     SpawnRequest launch = build_worker_launch(config_, in);
-    // A deploy resolves the symlinks now, for the record.
-    Release release = a.release ? *a.release
-                                : resolve_release(config_.command.front(), env_value(launch.env, "PATH"), config_.dir);
+    // A deploy resolves the symlinks now, for the record, along the worker's own PATH.
+    std::string path = env_value(launch.env, "PATH");
+    Release release =
+        a.release ? *a.release : resolve_release(config_.command.front(), path, config_.dir);
     SpawnResult result = spawn_process(launch, mask_);
     if (notify_socket) notify_.emplace(a.generation, GenerationNotify{std::move(*notify_socket)});
     std::string exec_error = result.error ? result.failed_step + " failed, " + errno_text(result.error) : std::string();
