@@ -9,7 +9,7 @@
 
 #include "error.h"
 #include "fd.h"
-#include "starter_env.h"
+#include "server_starter_port.h"
 #include "status_format.h"
 
 namespace starter {

@@ -8,7 +8,7 @@
 
 #include "error.h"
 #include "fd.h"
-#include "starter_env.h"
+#include "server_starter_port.h"
 
 namespace starter {
 

@@ -6,7 +6,7 @@
 #include <cctype>
 
 #include "error.h"
-#include "starter_env.h"
+#include "server_starter_port.h"
 
 namespace starter {
 

@@ -318,14 +318,9 @@ std::vector<PortEntry> Listeners::port_entries() const {
   return entries;
 }
 
-std::string Listeners::fd_names() const {
-  std::string out;
-  for (const auto& l : listeners_) {
-    std::string name = l.fd_name().empty() ? l.spec().key() : l.fd_name();
-    for (char& c : name)
-      if (c == ':') c = '_';
-    out += (out.empty() ? "" : ":") + name;
-  }
+std::vector<ExportedListener> Listeners::exported() const {
+  std::vector<ExportedListener> out;
+  for (const auto& l : listeners_) out.push_back({l.spec().key(), l.fd(), l.fd_name()});
   return out;
 }
 

@@ -10,10 +10,18 @@
 
 #include "fd.h"
 #include "listen_spec.h"
+#include "server_starter_port.h"
 #include "socket_activation.h"
-#include "starter_env.h"
 
 namespace starter {
+
+/// A listening socket as a worker sees it (worker_launch.h hands it on).
+struct ExportedListener {
+  std::string key;           ///< SERVER_STARTER_PORT's key: "8080", "[::1]:80", "/run/a.sock"
+  int fd = -1;               ///< the descriptor it sits at, in start_server and in the worker
+  std::string systemd_name;  ///< the FileDescriptorName= systemd gave it; empty for ours
+  bool operator==(const ExportedListener&) const = default;
+};
 
 class Listener {
  public:
@@ -77,8 +85,8 @@ class Listeners {
   std::vector<PortEntry> port_entries() const;
   /// The descriptors a worker inherits.
   std::vector<int> fds() const;
-  /// LISTEN_FDNAMES for workers: systemd's names, or the key with ':' made '_'.
-  std::string fd_names() const;
+  /// What a worker is told about each listener, in order.
+  std::vector<ExportedListener> exported() const;
   std::size_t size() const { return listeners_.size(); }
 
  private:

@@ -20,7 +20,7 @@ bool is_pipe_spec(const std::string& spec, std::string* command) {
   return true;
 }
 
-LogTarget LogTarget::open(const std::string& spec, std::vector<std::string> env, const SignalMask& mask) {
+LogTarget LogTarget::open(const std::string& spec, EnvMap env, const SignalMask& mask) {
   LogTarget target;
   if (!is_pipe_spec(spec, &target.command_)) {
     target.fd_.reset(::open(spec.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0666));

@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "error.h"
+#include "server_starter_port.h"
 #include "signal_names.h"
-#include "starter_env.h"
 
 namespace po = boost::program_options;
 

@@ -50,9 +50,16 @@ constexpr std::size_t kListenPidLength = 11;
 
 }  // namespace
 
+std::string env_value(const EnvMap& env, const std::string& name) {
+  auto it = env.find(name);
+  return it == env.end() ? std::string() : it->second;
+}
+
 SpawnResult spawn_process(const SpawnRequest& request, const SignalMask& mask) {
   std::vector<char*> argv = c_strings(request.argv);
-  std::vector<std::string> env = request.env;
+  std::vector<std::string> env;
+  env.reserve(request.env.size() + 1);
+  for (const auto& [name, value] : request.env) env.push_back(name + "=" + value);
   // The child's pid is known only in the child: reserve room for it now.
   if (request.listen_pid) env.push_back(std::string(kListenPid) + std::string(16, '0'));
   std::vector<char*> envp = c_strings(env);

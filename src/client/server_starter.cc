@@ -5,7 +5,7 @@
 #include <charconv>
 #include <cstdlib>
 
-#include "starter_env.h"
+#include "server_starter_port.h"
 
 namespace server_starter {
 
@@ -24,7 +24,7 @@ bool is_decimal(std::string_view s) {
   return true;
 }
 
-// start_server spells host ports as PORT, HOST:PORT or [V6ADDR]:PORT (starter_env.h);
+// start_server spells host ports as PORT, HOST:PORT or [V6ADDR]:PORT (server_starter_port.h);
 // whatever else it hands down came from --path. A relative path without '/' ("app.sock")
 // still counts as a path because it does not end in ":PORT".
 bool is_host_port_key(std::string_view key) {

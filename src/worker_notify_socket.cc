@@ -1,4 +1,4 @@
-#include "notify_socket.h"
+#include "worker_notify_socket.h"
 
 #include <sys/random.h>
 #include <sys/socket.h>
