@@ -9,6 +9,8 @@
 #include <string>
 #include <system_error>
 
+#include "quote.h"
+
 namespace starter {
 
 class UsageError : public std::runtime_error {

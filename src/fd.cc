@@ -7,10 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "error.h"
+#include "number.h"
 
 namespace starter {
 
@@ -41,10 +42,9 @@ void cloexec_inherited_fds() {
   if (!dir) throw SysError("opendir", "/proc/self/fd");
   int self = ::dirfd(dir);
   while (dirent* entry = ::readdir(dir)) {
-    char* end = nullptr;
-    long fd = std::strtol(entry->d_name, &end, 10);
-    if (*end != '\0' || entry->d_name[0] == '\0' || fd < 3 || fd == self) continue;
-    (void)::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);  // best effort: it may be gone
+    std::optional<int> fd = parse_integer<int>(entry->d_name, 3);  // "." and ".." are no fds
+    if (!fd || *fd == self) continue;
+    (void)::fcntl(*fd, F_SETFD, FD_CLOEXEC);  // best effort: it may be gone
   }
   ::closedir(dir);
 }

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "error.h"
+#include "number.h"
 
 namespace starter {
 
@@ -145,10 +146,13 @@ bool is_same_or_descendant(pid_t pid, pid_t ancestor) {
     std::fclose(f);
     buf[n] = '\0';
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ')' ends it.
-    char* close = std::strrchr(buf, ')');
-    int ppid = 0;
-    if (!close || std::sscanf(close + 1, " %*c %d", &ppid) != 1) return false;
-    pid = ppid;
+    const char* close = std::strrchr(buf, ')');
+    std::string_view rest = close ? close + 1 : "";  // " S PPID ..."
+    if (rest.size() < 4 || rest[0] != ' ' || rest[2] != ' ') return false;
+    rest.remove_prefix(3);
+    std::optional<pid_t> ppid = parse_integer<pid_t>(rest.substr(0, rest.find(' ')), 0);
+    if (!ppid) return false;
+    pid = *ppid;
   }
   return false;
 }
