@@ -72,10 +72,10 @@ NotifyMessage parse_notify_message(std::string_view datagram, pid_t sender) {
 
 NotifySocket::NotifySocket(unsigned long generation)
     : fd_(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) {
-  if (!fd_) throw SysError("socket", "notify socket");
+  if (!fd_) throw SysError("socket", "").during("notify socket");
   int one = 1;
   if (::setsockopt(fd_.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
-    throw SysError("setsockopt(SO_PASSCRED)", "notify socket");
+    throw SysError("setsockopt", "").flag("SO_PASSCRED").during("notify socket");
   std::string name = "start_server/" + std::to_string(::getpid()) + "/" + std::to_string(generation) + "/" +
                      random_suffix();
   sockaddr_un addr{};
