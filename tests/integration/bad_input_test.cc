@@ -347,8 +347,10 @@ INSTANTIATE_TEST_SUITE_P(
         std::pair{std::vector<std::string>{"--interval=1\n2"}, "--interval: invalid value '1\\x0a2'"},
         std::pair{std::vector<std::string>{"--signal-on-term=TERM\nKILL"},
                   "--signal-on-term: unknown signal 'TERM\\x0aKILL'"},
-        // Boost.Program_options' own messages: an unknown option, a flag given a value.
+        // Boost.Program_options' own messages: an unknown option, an ambiguous one with its
+        // value, a flag given a value.
         std::pair{std::vector<std::string>{"--no-such\noption"}, "'--no-such\\x0aoption'"},
+        std::pair{std::vector<std::string>{"--s=1\n2"}, "'--s=1\\x0a2' is ambiguous"},
         std::pair{std::vector<std::string>{"--daemonize=1\n2", "--log-file=x"}, "daemonize"}),
     [](const auto& param_info) { return "case" + std::to_string(param_info.index); });
 

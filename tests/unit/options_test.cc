@@ -322,7 +322,9 @@ TEST(ParseOptions, NewlinesInValuesStayOnOneLine) {
       {{"--interval=1\n2", "/bin/prog"}, "--interval: invalid value '1\\x0a2'"},
       {{"--backlog=1\n2", "/bin/prog"}, "--backlog: invalid value '1\\x0a2'"},
       {{"--signal-on-hup=TERM\nX", "/bin/prog"}, "--signal-on-hup: unknown signal 'TERM\\x0aX'"},
-      {{"--bogus\nx", "/bin/prog"}, "'--bogus\\x0ax'"},  // Boost.Program_options' own message
+      // Boost.Program_options' own messages
+      {{"--bogus\nx", "/bin/prog"}, "unrecognised option '--bogus\\x0ax'"},
+      {{"--s=1\n2", "/bin/prog"}, "option '--s=1\\x0a2' is ambiguous"},
   };
   for (const auto& [args, expected] : cases) {
     SCOPED_TRACE(args.front());
