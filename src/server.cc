@@ -133,6 +133,7 @@ Server::Server(const Config& config)
   if (!config.status_file.empty()) status_file_.emplace(config.status_file);
 
   listeners_ = Listeners::open(config.listeners, config.backlog, take_systemd_sockets(), config.path_mode);
+  for (const auto& note : listeners_.take_notes()) log_line(note);
   if (config.listen_fds) listeners_.place_from_3();
   if (!config.log_file.empty()) {
     log_ = LogTarget::open(config.log_file, base_environment(config, inherited_env_), mask_);
@@ -236,7 +237,7 @@ void Server::turn() {
     generations.push_back(generation);
   }
   int rc = ::poll(fds.data(), fds.size(), poll_timeout(deadline, Clock::now()));
-  if (rc < 0 && errno != EINTR) throw SysError("poll", "signalfd");
+  if (rc < 0 && errno != EINTR) throw SysError("poll", "");
   for (std::size_t i = 1; rc > 0 && i < fds.size(); ++i)
     if (fds[i].revents & POLLIN) on_notifications(generations[i]);
   if (rc > 0 && (fds[0].revents & POLLIN)) on_signals();
@@ -431,7 +432,7 @@ void Server::carry_out(const action::Spawn& a) {
         a.release ? *a.release : resolve_release(config_.command.front(), path, config_.dir);
     SpawnResult result = spawn_process(launch, mask_);
     if (notify_socket) notify_.emplace(a.generation, GenerationNotify{std::move(*notify_socket)});
-    std::string exec_error = result.error ? result.failed_step + " failed, " + errno_text(result.error) : std::string();
+    std::string exec_error = result.error ? result.failed_step + ": " + errno_text(result.error) : std::string();
     feed(event::Spawned{a.generation, result.pid, exec_error, release});
   } catch (const std::exception& e) {  // fork or the notify socket failed, or memory ran out
     feed(event::SpawnFailed{a.generation, e.what()});

@@ -32,7 +32,7 @@ struct SpawnRequest {
 struct SpawnResult {
   pid_t pid = -1;
   int error = 0;            ///< errno of the step that failed in the child; 0 once exec succeeded
-  std::string failed_step;  ///< "chdir(DIR)" or "execve(PROG)"; the child then exits 255
+  std::string failed_step;  ///< "chdir('DIR')" or "execve('PROG')" (call_text); the child then exits 255
 };
 
 /// Forks and execs. The parent learns through a close-on-exec pipe whether exec succeeded
