@@ -36,35 +36,15 @@
 #include <variant>
 #include <vector>
 
-#include "config.h"
 #include "release.h"
 #include "status_detail.h"
 #include "status_format.h"
+#include "supervisor_settings.h"
 
 namespace starter {
 
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
-
-struct SupervisorSettings {
-  Millis interval = Seconds(1);
-  Millis kill_old_delay{0};
-  bool auto_restart = false;
-  Millis auto_restart_interval = Seconds(360);
-  int signal_on_hup = SIGTERM;
-  int signal_on_term = SIGTERM;
-  /// Automatic respawns (after a failed start or a crash) are at least this far apart, so a
-  /// worker that dies at once cannot make us fork in a tight loop, even with --interval=0.
-  Millis min_respawn_spacing = Seconds(1);
-  bool ready_notify = false;          ///< --ready=notify: READY=1, not survival, makes a generation up
-  Millis ready_timeout = Seconds(60);  ///< --ready=notify only
-  Millis drain_timeout{0};             ///< 0: never SIGKILL (Perl)
-  Millis backoff_max = Seconds(60);
-  bool reload_retry = true;  ///< a failed reload is retried (Perl); false: final until the next HUP
-  bool respawn_serving_release = true;  ///< --respawn-release=serving
-
-  static SupervisorSettings from(const Config& config);
-};
 
 namespace event {
 struct Start {};
@@ -112,7 +92,7 @@ using Action = std::variant<action::Spawn, action::Signal, action::WriteStatus, 
 
 class Supervisor {
  public:
-  enum class Phase { kIdle, kStarting, kServing, kReloading, kRetiring, kStopping };
+  using Phase = SupervisorPhase;  ///< status_format.h, where the phases get their names
   /// kFailed: not up in time and sent SIGKILL; only its exit is awaited.
   enum class Role { kStarting, kCurrent, kOld, kFailed };
 
@@ -152,7 +132,7 @@ class Supervisor {
 
   Phase phase() const { return phase_; }
   const std::vector<Worker>& workers() const { return workers_; }
-  /// One line for systemd's STATUS= and the logs.
+  /// One line for systemd's STATUS= and the logs (its text: status_format's status_line).
   std::string status_line() const;
   /// Fills the supervisor's part of `--status` (phase, generations, last reload, back-off).
   void describe(StatusDetail& out) const;
