@@ -276,8 +276,9 @@ class Supervisor:
     process that was below it, by pid (checked against its start time, so a reused pid is
     never hit)."""
 
-    def __init__(self, argv, log_path, env=None, preexec_fn=None):
+    def __init__(self, argv, log_path, env=None, preexec_fn=None, stop_timeout_s=20.0):
         self.argv, self.log_path = [str(a) for a in argv], Path(log_path)
+        self.stop_timeout_s = stop_timeout_s
         self.env = starter_env() if env is None else env
         self.preexec_fn = preexec_fn
         self.proc = None
@@ -299,7 +300,8 @@ class Supervisor:
             raise RuntimeError(f"start_server exited with {self.proc.returncode}: {self.tail()}")
         return True
 
-    def stop(self, timeout_s=20.0):
+    def stop(self, timeout_s=None):
+        timeout_s = self.stop_timeout_s if timeout_s is None else timeout_s
         if self.proc is None or self.proc.poll() is not None:
             return
         below = descendants(self.proc.pid)

@@ -102,7 +102,12 @@ def one_run(ctx, key, load_argv, tag):
     port = bl.free_port()
     conf = work / "h2o.conf"
     conf.write_text(h2o_conf(docroot, port, ctx.h2o_threads))
-    sup = bl.Supervisor(argv_for(ctx, key, port, conf, work), work / "start_server.log")
+    # h2o 2.2 never ends its graceful shutdown while it holds a connection whose
+    # /server-status request was cut short (h2o_ready's probe, killed mid-request when the
+    # run stops during a reload): it stays in CLOSE_WAIT and h2o in epoll_wait, whichever
+    # superdaemon runs it. Waiting longer than a few seconds for that h2o gains nothing.
+    sup = bl.Supervisor(argv_for(ctx, key, port, conf, work), work / "start_server.log",
+                        stop_timeout_s=5.0)
     with sup:
         # Serving is enough: the status file lists generation 1 only after --interval in the
         # Perl-compatible modes, and the load may well start during that second.

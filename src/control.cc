@@ -43,8 +43,16 @@ unsigned long newest_generation(const StatusSnapshot& status) {
   return std::max(newest, status.starting ? status.starting->generation : 0);
 }
 
+}  // namespace
+
+std::string not_running_text(const std::string& pid_file) {
+  return "no running start_server holds the pid file " + quote(pid_file);
+}
+
+namespace {
+
 int not_running(const std::string& pid_file) {
-  log_line("no running start_server holds the pid file " + pid_file);
+  log_line(not_running_text(pid_file));
   return kNotRunning;
 }
 
@@ -55,14 +63,14 @@ int not_running(const std::string& pid_file) {
 /// that number out here would hit another process, perhaps our own init.
 int find_daemon(const std::string& pid_file, pid_t& pid, std::string& reason) {
   if (!PidFile::is_locked(pid_file)) {
-    reason = "no running start_server holds the pid file " + pid_file;
+    reason = not_running_text(pid_file);
     log_line(reason);
     return kNotRunning;
   }
   pid = PidFile::read_pid(pid_file);
   std::optional<pid_t> holder = flock_holder(pid_file);
   if (holder == pid) return kControlOk;
-  reason = "pid file " + pid_file + " names pid " + std::to_string(pid) + ", but its lock is held by " +
+  reason = "pid file " + quote(pid_file) + " names pid " + std::to_string(pid) + ", but its lock is held by " +
            (!holder || *holder == 0 ? std::string("a process outside this pid namespace (/proc/locks hides it)")
                                     : "pid " + std::to_string(*holder)) +
            "; not signalling it";

@@ -9,13 +9,13 @@
 
 #include "error.h"
 #include "fd.h"
-#include "starter_env.h"
+#include "server_starter_port.h"
 #include "status_format.h"
 
 namespace starter {
 
 void become_subreaper() {
-  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) throw SysError("prctl", "PR_SET_CHILD_SUBREAPER");
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) throw SysError("prctl", "").flag("PR_SET_CHILD_SUBREAPER");
 }
 
 std::vector<pid_t> own_children() {

@@ -14,7 +14,6 @@
 #include <cstring>
 
 #include "error.h"
-#include "log.h"
 
 namespace starter {
 
@@ -41,7 +40,7 @@ in_addr resolve_ipv4(const ListenSpec& spec) {
   addrinfo* found = nullptr;
   int rc = ::getaddrinfo(spec.host.c_str(), nullptr, &hints, &found);
   if (rc != 0 || !found)
-    throw UsageError("--port: cannot resolve host '" + spec.host + "': " + ::gai_strerror(rc));
+    throw UsageError("--port: cannot resolve host " + quote(spec.host) + ": " + ::gai_strerror(rc));
   addr = reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr;
   ::freeaddrinfo(found);
   return addr;
@@ -66,10 +65,10 @@ UniqueFd open_inet(const ListenSpec& spec, int backlog) {
   UniqueFd fd = make_socket(spec.ipv6 ? AF_INET6 : AF_INET, spec);
   int one = 1;
   if (spec.is_stream() && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
-    throw SysError("setsockopt(SO_REUSEADDR)", spec.describe());
+    throw SysError("setsockopt", spec.describe()).flag("SO_REUSEADDR");
   if (spec.ipv6) {
     if (::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
-      throw SysError("setsockopt(IPV6_V6ONLY)", spec.describe());
+      throw SysError("setsockopt", spec.describe()).flag("IPV6_V6ONLY");
     sockaddr_in6 addr{};
     addr.sin6_family = AF_INET6;
     addr.sin6_port = htons(spec.port);
@@ -97,22 +96,22 @@ bool socket_file_is_live(const std::string& path) {
 }
 
 /// Perl unlinks whatever is at the path; we remove only a socket nobody listens on.
-void clear_stale_socket(const ListenSpec& spec) {
+void clear_stale_socket(const ListenSpec& spec, std::vector<std::string>& notes) {
   struct stat st {};
   if (::lstat(spec.path.c_str(), &st) < 0) {
     if (errno == ENOENT) return;
     throw SysError("lstat", spec.path);
   }
   if (!S_ISSOCK(st.st_mode))
-    throw UsageError("--path: '" + spec.path + "' exists and is not a socket; refusing to replace it");
+    throw UsageError("--path: " + quote(spec.path) + " exists and is not a socket; refusing to replace it");
   if (socket_file_is_live(spec.path))
-    throw UsageError("--path: '" + spec.path + "' is in use by another process");
-  log_line("removing stale socket file " + spec.path);
+    throw UsageError("--path: " + quote(spec.path) + " is in use by another process");
+  notes.push_back("removing stale socket file " + quote(spec.path));
   if (::unlink(spec.path.c_str()) < 0 && errno != ENOENT) throw SysError("unlink", spec.path);
 }
 
-Listener open_unix(const ListenSpec& spec, int backlog, mode_t mode) {
-  clear_stale_socket(spec);
+Listener open_unix(const ListenSpec& spec, int backlog, mode_t mode, std::vector<std::string>& notes) {
+  clear_stale_socket(spec, notes);
   UniqueFd fd = make_socket(AF_UNIX, spec);
   sockaddr_un addr = unix_address(spec.path);
   // The mode is set at creation, through the umask, so the socket is never reachable with
@@ -187,12 +186,12 @@ void Listener::heal(int backlog, std::vector<std::string>& problems) {
                        " by a worker; set back as it was");
   else
     problems.push_back("socket " + name + " was made " + (now_nonblocking ? "non-blocking" : "blocking") +
-                       " by a worker and cannot be set back: " + SysError("fcntl(F_SETFL)", name).what());
+                       " by a worker and cannot be set back: " + SysError("fcntl", name).flag("F_SETFL").what());
 }
 
 void Listener::move_to(int target) {
   if (fd_.get() == target) return;
-  if (::dup3(fd_.get(), target, O_CLOEXEC) < 0) throw SysError("dup3", spec_.describe() + " to fd " + std::to_string(target));
+  if (::dup3(fd_.get(), target, O_CLOEXEC) < 0) throw SysError("dup3", spec_.describe()).flag(std::to_string(target));
   fd_.reset(target);
 }
 
@@ -233,7 +232,7 @@ UniqueFd take_inherited(const ListenSpec& spec, std::vector<InheritedSocket>& in
     if (!names_address(spec, *it)) continue;
     int want = spec.is_stream() ? SOCK_STREAM : SOCK_DGRAM;
     if (it->type != want)
-      throw UsageError("socket from systemd for " + spec.describe() + " is a " +
+      throw UsageError("socket from systemd for " + quote(spec.describe()) + " is a " +
                        (it->type == SOCK_DGRAM ? "datagram" : "stream") + " socket, but " +
                        (spec.kind == ListenSpec::Kind::kUnix ? "--path" : "--port") + " asks for a " +
                        (want == SOCK_DGRAM ? "datagram" : "stream") + " one");
@@ -256,13 +255,14 @@ Listeners Listeners::open(const std::vector<ListenSpec>& specs, int backlog, std
     if (UniqueFd fd = take_inherited(spec, inherited, name))
       set.listeners_.emplace_back(spec, std::move(fd), std::move(name));
     else if (spec.kind == ListenSpec::Kind::kUnix)
-      set.listeners_.push_back(open_unix(spec, backlog, path_mode));
+      set.listeners_.push_back(open_unix(spec, backlog, path_mode, set.notes_));
     else
       set.listeners_.emplace_back(spec, open_inet(spec, backlog));
   }
   for (auto& socket : inherited) {
-    log_line("socket " + socket.address.describe() + " from systemd is named by no --port or --path; handing it on as " +
-             socket.address.key());
+    set.notes_.push_back("socket " + quote(socket.address.describe()) +
+                         " from systemd is named by no --port or --path; handing it on as " +
+                         quote(socket.address.key()));
     set.listeners_.emplace_back(socket.address, std::move(socket.fd), socket.name);
   }
   std::vector<std::pair<Listener*, int>> pinned;
@@ -270,11 +270,13 @@ Listeners Listeners::open(const std::vector<ListenSpec>& specs, int backlog, std
     if (l.spec().pinned_fd) pinned.emplace_back(&l, *l.spec().pinned_fd);
   set.place(pinned);
   for (const auto& [listener, target] : pinned)
-    log_line("socket is duplicated to file descriptor " + std::to_string(target));
+    set.notes_.push_back("socket is duplicated to file descriptor " + std::to_string(target));
   set.backlog_ = backlog;
   for (auto& l : set.listeners_) l.remember_flags();
   return set;
 }
+
+std::vector<std::string> Listeners::take_notes() { return std::exchange(notes_, {}); }
 
 std::vector<std::string> Listeners::heal() {
   std::vector<std::string> problems;
@@ -287,7 +289,7 @@ void Listeners::place_from_3() {
   int next = 3;
   for (auto& l : listeners_) {
     if (l.spec().pinned_fd && *l.spec().pinned_fd != next)
-      throw UsageError("--listen-fds places sockets at 3, 4, ...: " + l.spec().describe() + " cannot be at fd " +
+      throw UsageError("--listen-fds places sockets at 3, 4, ...: " + quote(l.spec().describe()) + " cannot be at fd " +
                        std::to_string(*l.spec().pinned_fd));
     targets.emplace_back(&l, next++);
   }
@@ -305,7 +307,7 @@ void Listeners::place(const std::vector<std::pair<Listener*, int>>& targets) {
     for (auto& other : listeners_) {
       if (&other == listener || other.fd() != target) continue;
       UniqueFd moved(::fcntl(other.fd(), F_DUPFD_CLOEXEC, above));
-      if (!moved) throw SysError("fcntl(F_DUPFD_CLOEXEC)", other.spec().describe());
+      if (!moved) throw SysError("fcntl", other.spec().describe()).flag("F_DUPFD_CLOEXEC");
       other.replace_fd(std::move(moved));
     }
     listener->move_to(target);
@@ -318,14 +320,9 @@ std::vector<PortEntry> Listeners::port_entries() const {
   return entries;
 }
 
-std::string Listeners::fd_names() const {
-  std::string out;
-  for (const auto& l : listeners_) {
-    std::string name = l.fd_name().empty() ? l.spec().key() : l.fd_name();
-    for (char& c : name)
-      if (c == ':') c = '_';
-    out += (out.empty() ? "" : ":") + name;
-  }
+std::vector<ExportedListener> Listeners::exported() const {
+  std::vector<ExportedListener> out;
+  for (const auto& l : listeners_) out.push_back({l.spec().key(), l.fd(), l.fd_name()});
   return out;
 }
 

@@ -10,10 +10,18 @@
 
 #include "fd.h"
 #include "listen_spec.h"
+#include "server_starter_port.h"
 #include "socket_activation.h"
-#include "starter_env.h"
 
 namespace starter {
+
+/// A listening socket as a worker sees it (worker_launch.h hands it on).
+struct ExportedListener {
+  std::string key;           ///< SERVER_STARTER_PORT's key: "8080", "[::1]:80", "/run/a.sock"
+  int fd = -1;               ///< the descriptor it sits at, in start_server and in the worker
+  std::string systemd_name;  ///< the FileDescriptorName= systemd gave it; empty for ours
+  bool operator==(const ExportedListener&) const = default;
+};
 
 class Listener {
  public:
@@ -58,10 +66,14 @@ class Listeners {
   /// address the spec names is used as is; any other spec is bound. Inherited sockets no spec
   /// names follow, keyed by their own address. "=FD" specs are then placed at their
   /// descriptor. Throws SysError or UsageError naming the address; what was already created
-  /// is closed and unlinked.
+  /// is closed and unlinked. What was done besides (a stale socket file removed, a socket
+  /// moved, an inherited socket no spec names) is kept for take_notes().
   /// `path_mode`: the permissions of the socket files of --path (Perl's: 0777).
   static Listeners open(const std::vector<ListenSpec>& specs, int backlog,
                         std::vector<InheritedSocket> inherited = {}, mode_t path_mode = 0777);
+
+  /// The lines open() has to say, one each, for the caller to log; taken once.
+  std::vector<std::string> take_notes();
 
   /// Places the listeners at descriptors 3, 4, ... in order, as systemd's LISTEN_FDS
   /// protocol requires. Throws UsageError if an "=FD" spec asks for another place.
@@ -77,14 +89,15 @@ class Listeners {
   std::vector<PortEntry> port_entries() const;
   /// The descriptors a worker inherits.
   std::vector<int> fds() const;
-  /// LISTEN_FDNAMES for workers: systemd's names, or the key with ':' made '_'.
-  std::string fd_names() const;
+  /// What a worker is told about each listener, in order.
+  std::vector<ExportedListener> exported() const;
   std::size_t size() const { return listeners_.size(); }
 
  private:
   void place(const std::vector<std::pair<Listener*, int>>& targets);
   std::vector<Listener> listeners_;
   int backlog_ = SOMAXCONN;
+  std::vector<std::string> notes_;
 };
 
 }  // namespace starter

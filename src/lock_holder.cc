@@ -3,9 +3,10 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include <charconv>
+#include <limits>
 
 #include "fd.h"
+#include "number.h"
 
 namespace starter {
 
@@ -24,8 +25,9 @@ std::string_view next_word(std::string_view& text) {
 
 template <typename T>
 bool parse_whole(std::string_view text, T& out, int base) {
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out, base);
-  return !text.empty() && ec == std::errc() && ptr == text.data() + text.size();
+  std::optional<T> n = parse_integer<T>(text, std::numeric_limits<T>::min(), std::numeric_limits<T>::max(), base);
+  if (n) out = *n;
+  return n.has_value();
 }
 
 }  // namespace

@@ -11,18 +11,18 @@
 #include <sys/types.h>
 
 #include <string>
-#include <vector>
 
 #include "fd.h"
 #include "signals.h"
+#include "spawn.h"
 
 namespace starter {
 
 class LogTarget {
  public:
   /// Opens `spec`; throws SysError naming the file or command. `env` is the logger's
-  /// environment (NAME=VALUE), used for the pipe form only.
-  static LogTarget open(const std::string& spec, std::vector<std::string> env, const SignalMask& mask);
+  /// environment, used for the pipe form only.
+  static LogTarget open(const std::string& spec, EnvMap env, const SignalMask& mask);
 
   /// dup2 onto stdout and stderr.
   void redirect_stdout_stderr();
@@ -41,7 +41,7 @@ class LogTarget {
   UniqueFd reader_;  ///< the pipe's read end: the command's stdin, held by us as well
   UniqueFd own_;     ///< a non-blocking description of the pipe's write end
   std::string command_;
-  std::vector<std::string> env_;
+  EnvMap env_;
   pid_t logger_pid_ = -1;
 };
 

@@ -1,5 +1,7 @@
 // start_server: parse the command line, run the chosen mode, and turn errors into one line
-// and an exit status. The only place that catches.
+// and an exit status. The last place that catches: whatever reaches it (a UsageError, a
+// SysError, anything else) is one line and exit status 1. Code below catches only where it
+// decides what a failure means (see error.h).
 #include <iostream>
 #include <map>
 #include <string>
@@ -53,10 +55,6 @@ int main(int argc, char** argv) {
   try {
     starter::ensure_standard_fds();
     return run(starter::parse_options(std::vector<std::string>(argv + 1, argv + argc), environment()));
-  } catch (const starter::UsageError& e) {
-    starter::log_line(e.what());
-  } catch (const std::system_error& e) {
-    starter::log_line(e.what());
   } catch (const std::exception& e) {
     starter::log_line(e.what());
   }

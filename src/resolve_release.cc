@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "spawn.h"
+
 namespace starter {
 
 namespace {
@@ -54,11 +56,6 @@ Release resolve_release(const std::string& program, const std::string& path_env,
   bool dir_named = !release.dir.empty() && (through_symlink(dir, release.dir) || !through_symlink(found, release.program));
   release.name = dir_named ? release.dir : release.program;
   return release;
-}
-
-void run_release(SpawnRequest& request, const Release& release) {
-  if (!release.program.empty()) request.exec_paths = {release.program};
-  if (!release.dir.empty() && !request.dir.empty()) request.dir = release.dir;
 }
 
 }  // namespace starter

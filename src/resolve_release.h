@@ -4,7 +4,6 @@
 #include <string>
 
 #include "release.h"
-#include "spawn.h"
 
 namespace starter {
 
@@ -12,9 +11,5 @@ namespace starter {
 /// '/', relative to `dir` when it is relative), and `dir`, to their real paths. Never throws:
 /// what cannot be resolved is left empty.
 Release resolve_release(const std::string& program, const std::string& path_env, const std::string& dir);
-
-/// Makes `request` run `release` exactly: exec its program by real path and chdir to its
-/// directory, whatever the symlinks point to now. Parts that are empty stay as they are.
-void run_release(SpawnRequest& request, const Release& release);
 
 }  // namespace starter

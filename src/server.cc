@@ -17,8 +17,6 @@
 #include "listeners.h"
 #include "log.h"
 #include "log_target.h"
-#include "notify.h"
-#include "notify_socket.h"
 #include "resolve_release.h"
 #include "signal_names.h"
 #include "signals.h"
@@ -27,20 +25,15 @@
 #include "state_files.h"
 #include "status_detail.h"
 #include "supervisor.h"
-#include "worker_env.h"
+#include "systemd_notify.h"
+#include "worker_launch.h"
+#include "worker_notify_socket.h"
 
 extern char** environ;
 
 namespace starter {
 
 namespace {
-
-std::string env_value(const std::vector<std::string>& env, const std::string& name) {
-  for (const auto& entry : env)
-    if (entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 && entry[name.size()] == '=')
-      return entry.substr(name.size() + 1);
-  return {};
-}
 
 int poll_timeout(std::optional<TimePoint> deadline, TimePoint now) {
   if (!deadline) return -1;
@@ -93,13 +86,14 @@ class Server {
 
   const Config& config_;
   SignalMask mask_;
-  WorkerEnvironment worker_env_;
+  EnvMap inherited_env_ = inherited_environment(environ);  ///< ours at start, for every generation
+  /// Every name the envdir has set so far: one it stops setting is unset (worker_launch.h).
+  std::set<std::string> envdir_names_;
   std::optional<StatusFile> status_file_;
   std::optional<LogTarget> log_;
   Listeners listeners_;
   std::optional<PidFile> pid_file_;
   std::optional<SignalFd> signals_;
-  std::string port_value_;
   Supervisor supervisor_;
   SystemdNotifier notifier_;
   std::optional<Millis> watchdog_period_ = SystemdNotifier::watchdog_period();
@@ -122,18 +116,6 @@ class Server {
   std::string detail_written_;
 };
 
-EnvMap base_environment(const Config& config) {
-  EnvMap env = inherited_environment(environ);
-  for (const auto& [name, value] : config.exported_env) env[name] = value;
-  return env;
-}
-
-std::vector<std::string> as_entries(const EnvMap& env) {
-  std::vector<std::string> out;
-  for (const auto& [name, value] : env) out.push_back(name + "=" + value);
-  return out;
-}
-
 // Members are initialised in the order the contract needs: checks that leave nothing
 // behind first, then the sockets, the log and the pid file. The sockets come first of all our
 // descriptors, so that a pinned "=FD" can only take the place of one we inherited, never of
@@ -141,18 +123,20 @@ std::vector<std::string> as_entries(const EnvMap& env) {
 Server::Server(const Config& config)
     : config_(config),
       mask_((cloexec_inherited_fds(), SignalMask::block_handled())),
-      worker_env_(base_environment(config), config.envdir.empty() ? EnvMap() : read_envdir(config.envdir)),
       supervisor_(config.supervisor) {
+  if (!config.envdir.empty())
+    for (const auto& [name, value] : read_envdir(config.envdir)) envdir_names_.insert(name);
   check_dir(config.dir);
-  check_executable(config.command.front(), worker_env_.base_value("PATH"), config.dir);
+  std::string path = env_value(base_environment(config, inherited_env_), "PATH");
+  check_executable(config.command.front(), path, config.dir);
   if (!config.pid_file.empty()) PidFile::check_not_running(config.pid_file);
   if (!config.status_file.empty()) status_file_.emplace(config.status_file);
 
   listeners_ = Listeners::open(config.listeners, config.backlog, take_systemd_sockets(), config.path_mode);
+  for (const auto& note : listeners_.take_notes()) log_line(note);
   if (config.listen_fds) listeners_.place_from_3();
-  port_value_ = encode_server_starter_port(listeners_.port_entries());
   if (!config.log_file.empty()) {
-    log_ = LogTarget::open(config.log_file, as_entries(base_environment(config)), mask_);
+    log_ = LogTarget::open(config.log_file, base_environment(config, inherited_env_), mask_);
     logger_started_ = Clock::now();
   }
   if (!config.pid_file.empty() && !config.daemonize) pid_file_ = PidFile::create(config.pid_file);
@@ -254,7 +238,7 @@ void Server::turn() {
     generations.push_back(generation);
   }
   int rc = ::poll(fds.data(), fds.size(), poll_timeout(deadline, Clock::now()));
-  if (rc < 0 && errno != EINTR) throw SysError("poll", "signalfd");
+  if (rc < 0 && errno != EINTR) throw SysError("poll", "");
   for (std::size_t i = 1; rc > 0 && i < fds.size(); ++i)
     if (fds[i].revents & POLLIN) on_notifications(generations[i]);
   if (rc > 0 && (fds[0].revents & POLLIN)) on_signals();
@@ -428,30 +412,28 @@ void Server::carry_out(const action::Spawn& a) {
   // What a worker of an earlier generation did to the shared sockets is mended before the
   // next one gets them.
   for (const auto& problem : listeners_.heal()) log_line(problem);
-  SpawnRequest request;
-  request.argv = config_.command;
-  request.env = worker_env_.build(envdir_now(), a.generation, port_value_);
-  request.exec_paths = exec_candidates(config_.command.front(), env_value(request.env, "PATH"));
-  request.inherit_fds = listeners_.fds();
-  request.dir = config_.dir;
-  // A deploy resolves the symlinks now, for the record; a respawn runs the kept release.
-  Release release = a.release ? *a.release
-                              : resolve_release(config_.command.front(), env_value(request.env, "PATH"), config_.dir);
-  if (a.release) run_release(request, release);
+  LaunchInputs in;
+  in.generation = a.generation;
+  in.inherited = inherited_env_;
+  in.envdir = envdir_now();
+  for (const auto& [name, value] : in.envdir) envdir_names_.insert(name);
+  in.envdir_names = envdir_names_;
+  in.listeners = listeners_.exported();
+  in.release = a.release;  // a respawn runs the kept release
   std::optional<NotifySocket> notify_socket;
-  if (config_.listen_fds) {
-    request.env.push_back("LISTEN_FDS=" + std::to_string(listeners_.size()));
-    request.env.push_back("LISTEN_FDNAMES=" + listeners_.fd_names());
-    request.listen_pid = true;
-  }
   try {
     if (config_.supervisor.ready_notify) {
       notify_socket.emplace(a.generation);
-      request.env.push_back("NOTIFY_SOCKET=" + notify_socket->address());
+      in.notify_socket = notify_socket->address();
     }
-    SpawnResult result = spawn_process(request, mask_);
+    SpawnRequest launch = build_worker_launch(config_, in);
+    // A deploy resolves the symlinks now, for the record, along the worker's own PATH.
+    std::string path = env_value(launch.env, "PATH");
+    Release release =
+        a.release ? *a.release : resolve_release(config_.command.front(), path, config_.dir);
+    SpawnResult result = spawn_process(launch, mask_);
     if (notify_socket) notify_.emplace(a.generation, GenerationNotify{std::move(*notify_socket)});
-    std::string exec_error = result.error ? result.failed_step + " failed, " + errno_text(result.error) : std::string();
+    std::string exec_error = result.error ? result.failed_step + ": " + errno_text(result.error) : std::string();
     feed(event::Spawned{a.generation, result.pid, exec_error, release});
   } catch (const std::exception& e) {  // fork or the notify socket failed, or memory ran out
     feed(event::SpawnFailed{a.generation, e.what()});

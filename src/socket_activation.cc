@@ -30,7 +30,7 @@ InheritedSocket describe_socket(UniqueFd fd, std::string name) {
 
   sockaddr_storage ss{};
   len = sizeof ss;
-  if (::getsockname(raw, reinterpret_cast<sockaddr*>(&ss), &len) < 0) throw SysError("getsockname", std::to_string(raw));
+  if (::getsockname(raw, reinterpret_cast<sockaddr*>(&ss), &len) < 0) throw SysError("getsockname", "").flag(std::to_string(raw));
   ListenSpec& spec = out.address;
   spec.kind = out.type == SOCK_DGRAM ? ListenSpec::Kind::kUdp : ListenSpec::Kind::kTcp;
   char text[INET6_ADDRSTRLEN] = {};

@@ -50,9 +50,16 @@ constexpr std::size_t kListenPidLength = 11;
 
 }  // namespace
 
+std::string env_value(const EnvMap& env, const std::string& name) {
+  auto it = env.find(name);
+  return it == env.end() ? std::string() : it->second;
+}
+
 SpawnResult spawn_process(const SpawnRequest& request, const SignalMask& mask) {
   std::vector<char*> argv = c_strings(request.argv);
-  std::vector<std::string> env = request.env;
+  std::vector<std::string> env;
+  env.reserve(request.env.size() + 1);
+  for (const auto& [name, value] : request.env) env.push_back(name + "=" + value);
   // The child's pid is known only in the child: reserve room for it now.
   if (request.listen_pid) env.push_back(std::string(kListenPid) + std::string(16, '0'));
   std::vector<char*> envp = c_strings(env);
@@ -86,9 +93,9 @@ SpawnResult spawn_process(const SpawnRequest& request, const SignalMask& mask) {
   ChildFailure failure{};
   if (read_some(report.read.get(), &failure, sizeof failure) == static_cast<long>(sizeof failure)) {
     result.error = failure.error;
-    result.failed_step = failure.step == 1   ? "chdir(" + request.dir + ")"
-                         : failure.step == 3 ? std::string("dup2(stdin)")
-                                             : "execve(" + request.argv[0] + ")";
+    result.failed_step = failure.step == 1   ? call_text("chdir", request.dir)
+                         : failure.step == 3 ? call_text("dup2", "", "STDIN_FILENO")
+                                             : call_text("execve", request.argv[0]);
   }
   return result;
 }
@@ -130,7 +137,7 @@ void check_executable(const std::string& program, const std::string& path_env, c
     if (S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0) return;
     error = EACCES;
   }
-  throw UsageError("server program '" + program + "': " + errno_text(error));
+  throw UsageError("server program " + quote(program) + ": " + errno_text(error));
 }
 
 }  // namespace starter

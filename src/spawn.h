@@ -1,9 +1,11 @@
 #pragma once
 /// Starting and reaping child processes. Everything a child needs (argv, envp, candidate
-/// paths) is built before fork, so the child runs only async-signal-safe calls.
+/// paths) is built before fork, so the child runs only async-signal-safe calls. What a worker
+/// gets is decided by worker_launch.h; here it is only carried out.
 
 #include <sys/types.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -11,10 +13,16 @@
 
 namespace starter {
 
+/// A process's environment, by name.
+using EnvMap = std::map<std::string, std::string>;
+
+/// `name`'s value in `env`, or "" when it is not set.
+std::string env_value(const EnvMap& env, const std::string& name);
+
 struct SpawnRequest {
   std::vector<std::string> argv;
   std::vector<std::string> exec_paths;  ///< execve candidates in order (a PATH search, done early)
-  std::vector<std::string> env;         ///< NAME=VALUE
+  EnvMap env;                           ///< the whole environment
   std::vector<int> inherit_fds;         ///< lose close-on-exec in the child: the listeners
   std::string dir;                      ///< chdir here first, if not empty
   int stdin_fd = -1;                    ///< becomes the child's stdin, if >= 0
@@ -24,7 +32,7 @@ struct SpawnRequest {
 struct SpawnResult {
   pid_t pid = -1;
   int error = 0;            ///< errno of the step that failed in the child; 0 once exec succeeded
-  std::string failed_step;  ///< "chdir(DIR)" or "execve(PROG)"; the child then exits 255
+  std::string failed_step;  ///< "chdir('DIR')" or "execve('PROG')" (call_text); the child then exits 255
 };
 
 /// Forks and execs. The parent learns through a close-on-exec pipe whether exec succeeded

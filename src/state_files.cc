@@ -49,7 +49,7 @@ void PidFile::check_not_running(const std::string& path) {
       holder = " (pid " + std::to_string(read_pid(path)) + ")";
     } catch (const std::exception&) {
     }
-    throw UsageError("pid file " + path + " is held by a running start_server" + holder);
+    throw UsageError("pid file " + quote(path) + " is held by a running start_server" + holder);
   }
 }
 
@@ -61,7 +61,7 @@ PidFile PidFile::create(const std::string& path) {
   // may go on.
   if (!same_file(pid_file.fd_.get(), path)) {
     pid_file.fd_.reset();
-    throw UsageError("pid file " + path + " was taken over by another start_server");
+    throw UsageError("pid file " + quote(path) + " was taken over by another start_server");
   }
   return pid_file;
 }
@@ -75,12 +75,12 @@ pid_t PidFile::read_pid(const std::string& path) {
   try {
     text = read_file(path);
   } catch (const SysError& e) {
-    throw UsageError("cannot read pid file " + path + ": " + errno_text(e.code().value()));
+    throw UsageError("cannot read pid file " + quote(path) + ": " + errno_text(e.code().value()));
   }
   pid_t pid = 0;
   std::string_view first(text);
   first = first.substr(0, first.find('\n'));
-  if (!parse_pid(first, pid)) throw UsageError("pid file " + path + " holds no pid");
+  if (!parse_pid(first, pid)) throw UsageError("pid file " + quote(path) + " holds no pid");
   return pid;
 }
 
@@ -126,7 +126,7 @@ std::string StatusFile::write(const StatusSnapshot& status) {
     }
   }
   if (::unlink(path_.c_str()) == 0 || errno == ENOENT) return failure + "; removed it, so that it names no dead process";
-  throw SysError("unlink", path_ + " (stale after " + failure + ")");
+  throw SysError("unlink", path_).during("after " + failure);
 }
 
 DetailFile::~DetailFile() {

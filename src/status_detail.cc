@@ -1,7 +1,8 @@
 #include "status_detail.h"
 
-#include <charconv>
+#include <optional>
 
+#include "number.h"
 #include "status_format.h"
 
 namespace starter {
@@ -68,16 +69,15 @@ std::vector<std::string_view> split(std::string_view line, char sep) {
 }
 
 bool parse_ms(std::string_view text, long long& out) {
-  if (text.empty()) return false;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && ptr == text.data() + text.size();
+  std::optional<long long> ms = parse_integer<long long>(text);
+  if (ms) out = *ms;
+  return ms.has_value();
 }
 
 bool parse_int(std::string_view text, int& out) {
-  unsigned long value = 0;
-  if (!parse_number(text, value) || value > 1000000000UL) return false;
-  out = static_cast<int>(value);
-  return true;
+  std::optional<int> value = parse_integer<int>(text, 0, 1000000000);
+  if (value) out = *value;
+  return value.has_value();
 }
 
 bool parse_outcome(std::string_view text, ReloadOutcome& out) {

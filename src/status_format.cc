@@ -1,15 +1,17 @@
 #include "status_format.h"
 
 #include <algorithm>
-#include <charconv>
 #include <climits>
+#include <optional>
+
+#include "number.h"
 
 namespace starter {
 
 bool parse_number(std::string_view text, unsigned long& out) {
-  if (text.empty()) return false;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && ptr == text.data() + text.size();
+  std::optional<unsigned long> n = parse_integer<unsigned long>(text);
+  if (n) out = *n;
+  return n.has_value();
 }
 
 namespace {
@@ -37,10 +39,9 @@ unsigned long generation_prefix(std::string_view text, std::string_view* rest = 
 }  // namespace
 
 bool parse_pid(std::string_view text, pid_t& out) {
-  unsigned long value = 0;
-  if (!parse_number(text, value) || value < 1 || value > static_cast<unsigned long>(INT_MAX)) return false;
-  out = static_cast<pid_t>(value);
-  return true;
+  std::optional<pid_t> pid = parse_integer<pid_t>(text, 1, INT_MAX);
+  if (pid) out = *pid;
+  return pid.has_value();
 }
 
 std::string format_status(const StatusSnapshot& status) {

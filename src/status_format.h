@@ -89,7 +89,8 @@ std::string duration_text(std::chrono::milliseconds duration);
 /// Reads what format_status writes, and Perl's files (any order, unknown lines skipped).
 StatusSnapshot parse_status(std::string_view text);
 
-/// Strict decimal: digits only, the whole text, no sign or space (pids, generations).
+/// Strict decimal: digits only, the whole text, no sign or space (pids, generations); an
+/// out-parameter form of parse_integer (number.h).
 bool parse_number(std::string_view text, unsigned long& out);
 
 /// A pid: strict decimal from 1 to INT_MAX. Anything larger would wrap to a negative pid_t,

@@ -2,10 +2,11 @@
 
 #include <sys/socket.h>
 
-#include <charconv>
 #include <cstdlib>
 
-#include "starter_env.h"
+#include "number.h"
+#include "quote.h"
+#include "server_starter_port.h"
 
 namespace server_starter {
 
@@ -24,7 +25,7 @@ bool is_decimal(std::string_view s) {
   return true;
 }
 
-// start_server spells host ports as PORT, HOST:PORT or [V6ADDR]:PORT (starter_env.h);
+// start_server spells host ports as PORT, HOST:PORT or [V6ADDR]:PORT (server_starter_port.h);
 // whatever else it hands down came from --path. A relative path without '/' ("app.sock")
 // still counts as a path because it does not end in ":PORT".
 bool is_host_port_key(std::string_view key) {
@@ -80,14 +81,11 @@ unsigned long generation() {
   const char* value = std::getenv(starter::kGenerationVariable);
   if (value == nullptr) throw_unset(starter::kGenerationVariable);
   std::string_view text(value);
-  unsigned long number = 0;
-  // from_chars alone would accept a prefix ("12abc") and is_decimal rejects '+', '-' and
-  // spaces, which strtoul would let through.
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (!is_decimal(text) || ec != std::errc() || end != text.data() + text.size())
+  std::optional<unsigned long> number = starter::parse_integer<unsigned long>(text);
+  if (!number)
     throw Error(std::string(starter::kGenerationVariable) + ": " + starter::quote(text) +
                 " is not a decimal number");
-  return number;
+  return *number;
 }
 
 bool is_socket(const Port& port) {

@@ -1,5 +1,5 @@
-// libFuzzer target: one datagram on a worker's notify socket (notify_socket.h), as any local
-// process may send it: oversized, without a newline, binary. parse_notify_message never
+// libFuzzer target: one datagram on a worker's notify socket (worker_notify_socket.h), as any
+// local process may send it: oversized, without a newline, binary. parse_notify_message never
 // crashes; the fields it keeps are well formed (a non-empty name without '=', no control
 // characters anywhere), and whatever it drops marks the message malformed.
 
@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "notify_socket.h"
+#include "worker_notify_socket.h"
 
 namespace {
 
@@ -55,8 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto& [name, value] = message.fields.back();
     FUZZ_CHECK(message.get(name) == value, input);
   }
-  // Malformed exactly as notify_socket.h says: over 4096 bytes, or a non-empty line without
-  // a name before '=' or with a control character.
+  // Malformed exactly as worker_notify_socket.h says: over 4096 bytes, or a non-empty line
+  // without a name before '=' or with a control character.
   bool every_line_good = true;
   std::string_view rest = input;
   while (!rest.empty()) {

@@ -1,6 +1,6 @@
 // libFuzzer target: SERVER_STARTER_PORT as the worker sees it. The daemon-side decoder
-// (starter_env.h) and the client library's parse_server_ports (server_starter.h) on arbitrary
-// bytes: they agree, a success lists usable entries, a failure is one line naming the
+// (server_starter_port.h) and the client library's parse_server_ports (server_starter.h) on
+// arbitrary bytes: they agree, a success lists usable entries, a failure is one line naming the
 // variable, and encoding what was decoded gives a value that decodes to the same entries.
 
 #include <cstddef>
@@ -11,7 +11,7 @@
 
 #include "fuzz_check.h"
 #include "server_starter.h"
-#include "starter_env.h"
+#include "server_starter_port.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);

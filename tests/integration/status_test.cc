@@ -142,7 +142,7 @@ TEST(Status, NotRunningIsExitThreeWithOneLine) {
     EXPECT_EQ(r.status, 3) << r.text();
     EXPECT_EQ(r.out, "");
     ASSERT_EQ(r.err_lines().size(), 1u) << r.err;
-    EXPECT_EQ(r.err_lines()[0], "start_server: no running start_server holds the pid file " + pid_file);
+    EXPECT_EQ(r.err_lines()[0], "start_server: no running start_server holds the pid file '" + pid_file + "'");
   }
   // A pid file left behind by a start_server that was killed: nobody holds its lock.
   write_file(pid_file, std::to_string(getpid()) + "\n");
@@ -154,7 +154,7 @@ TEST(Status, NotRunningIsExitThreeWithOneLine) {
   auto restart = run_starter({"--restart", "--json", "--pid-file=" + pid_file, "--status-file=" + (dir / "status")});
   EXPECT_EQ(restart.status, 3) << restart.text();
   EXPECT_EQ(json_eval(dir, restart.out, "(d['outcome'], d['generation'], d['pids'])"), "('not-running', None, [])");
-  EXPECT_EQ(json_eval(dir, restart.out, "d['reason']"), "no running start_server holds the pid file " + pid_file);
+  EXPECT_EQ(json_eval(dir, restart.out, "d['reason']"), "no running start_server holds the pid file '" + pid_file + "'");
 }
 
 TEST(Status, JsonNeedsStatusOrRestartAndStatusNeedsAPidFile) {

@@ -101,7 +101,7 @@ TEST(ReadEnvdir, AFirstLineLongerThanAVariableCanHoldIsSkippedAndSaid) {
   EXPECT_EQ(vars.count("LONG"), 0u);
   EXPECT_EQ(vars["MAX"].size(), kEnvdirValueMax);
   ASSERT_EQ(notes.size(), 1u);
-  EXPECT_NE(notes[0].find("LONG is not set"), std::string::npos) << notes[0];
+  EXPECT_NE(notes[0].find("'LONG' is not set"), std::string::npos) << notes[0];
 }
 
 TEST(ReadEnvdir, AValueIsCutAtANulByteAndThatIsSaid) {

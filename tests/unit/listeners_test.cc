@@ -181,6 +181,16 @@ TEST(Listeners, EntriesKeepCommandLineOrder) {
   for (std::size_t i = 0; i < entries.size(); ++i) EXPECT_EQ(entries[i].fd, fds[i]);
 }
 
+// What worker_launch.h hands on: the same keys and descriptors, and no systemd name for a
+// socket we bound ourselves (LISTEN_FDNAMES then falls back to the key).
+TEST(Listeners, ExportedMatchesTheEntriesWithoutSystemdNames) {
+  Listeners set = Listeners::open({parse_port("127.0.0.1:0"), parse_port("127.0.0.1:u0")}, 16);
+  std::vector<int> fds = set.fds();
+  ASSERT_EQ(fds.size(), 2u);
+  EXPECT_EQ(set.exported(), (std::vector<ExportedListener>{{"127.0.0.1:0", fds[0], ""},
+                                                          {"127.0.0.1:0", fds[1], ""}}));
+}
+
 TEST(Listeners, NoSpecsNoSockets) {
   Listeners set = Listeners::open({}, 16);
   EXPECT_EQ(set.size(), 0u);

@@ -310,6 +310,56 @@ TEST(ParseOptions, BadNumbers) {
   usage_error({"--backlog=x", "/bin/prog"});
 }
 
+// Every value is quoted as quote() does: a newline in it never makes the message two lines
+// (usage_error checks that), and the message still names the option and shows the value.
+TEST(ParseOptions, NewlinesInValuesStayOnOneLine) {
+  const std::pair<Args, std::string> cases[] = {
+      {{"--ready=a\nb", "/bin/prog"}, "--ready: unknown value 'a\\x0ab'"},
+      {{"--reload-retry=a\nb", "/bin/prog"}, "--reload-retry: unknown value 'a\\x0ab'"},
+      {{"--respawn-release=a\nb", "/bin/prog"}, "--respawn-release: unknown value 'a\\x0ab'"},
+      {{"--port=80\n80", "/bin/prog"}, "--port: invalid value '80\\x0a80'"},
+      {{"--path=/tmp/a\n;b", "/bin/prog"}, "--path: invalid value '/tmp/a\\x0a;b'"},
+      {{"--path-mode=7\n7", "/bin/prog"}, "--path-mode: invalid value '7\\x0a7'"},
+      {{"--interval=1\n2", "/bin/prog"}, "--interval: invalid value '1\\x0a2'"},
+      {{"--backlog=1\n2", "/bin/prog"}, "--backlog: invalid value '1\\x0a2'"},
+      {{"--signal-on-hup=TERM\nX", "/bin/prog"}, "--signal-on-hup: unknown signal 'TERM\\x0aX'"},
+      // Boost.Program_options' own messages
+      {{"--bogus\nx", "/bin/prog"}, "unrecognised option '--bogus\\x0ax'"},
+      {{"--s=1\n2", "/bin/prog"}, "option '--s=1\\x0a2' is ambiguous"},
+  };
+  for (const auto& [args, expected] : cases) {
+    SCOPED_TRACE(args.front());
+    std::string what = usage_error(args);
+    EXPECT_NE(what.find(expected), std::string::npos) << what;
+  }
+  std::string what = usage_error({"/bin/prog"}, {{"KILL_OLD_DELAY", "1\n2"}});
+  EXPECT_NE(what.find("KILL_OLD_DELAY: invalid value '1\\x0a2'"), std::string::npos) << what;
+  what = usage_error({"/bin/prog"}, {{"AUTO_RESTART_INTERVAL", "1\n2"}});
+  EXPECT_NE(what.find("AUTO_RESTART_INTERVAL: invalid value '1\\x0a2'"), std::string::npos) << what;
+}
+
+// One parser for every number (number.h): the whole value, digits only, range-checked.
+TEST(ParseOptions, NumbersAreWholeDecimalsInRange) {
+  EXPECT_EQ(parse_options({"--interval=007", "/bin/prog"}, {}).interval, 7s);
+  EXPECT_EQ(parse_options({"--path-mode=0660", "/bin/prog"}, {}).path_mode, 0660u);
+  for (const std::string bad : {"+1", " 1", "1 ", "0x1", "1e2", "-", "99999999999"}) {
+    SCOPED_TRACE("'" + bad + "'");
+    std::string what = usage_error({"--interval=" + bad, "/bin/prog"});
+    EXPECT_NE(what.find("--interval: invalid value '" + bad + "'"), std::string::npos) << what;
+    what = usage_error({"/bin/prog"}, {{"KILL_OLD_DELAY", bad.empty() ? "x" : bad}});
+    EXPECT_NE(what.find("KILL_OLD_DELAY"), std::string::npos) << what;
+  }
+  std::string what = usage_error({"--path-mode=1000", "/bin/prog"});
+  EXPECT_NE(what.find("--path-mode: invalid value '1000'"), std::string::npos) << what;
+  what = usage_error({"--backlog=-1", "/bin/prog"});
+  EXPECT_NE(what.find("--backlog: invalid value '-1' (a whole number, at least 0, expected)"), std::string::npos)
+      << what;
+  what = usage_error({"--auto-restart-interval=0", "/bin/prog"});
+  EXPECT_NE(what.find("--auto-restart-interval: invalid value '0' (a whole number of seconds, at least 1, expected)"),
+            std::string::npos)
+      << what;
+}
+
 TEST(ParseOptions, BadPortOrPath) {
   usage_error({"--port=abc", "/bin/prog"});
   usage_error({"--path=/tmp/a;b", "/bin/prog"});

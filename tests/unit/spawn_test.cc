@@ -40,7 +40,7 @@ SpawnRequest shell(const std::string& script) {
   SpawnRequest r;
   r.argv = {"/bin/sh", "-c", script};
   r.exec_paths = {"/bin/sh"};
-  r.env = {"PATH=/usr/bin:/bin"};
+  r.env = {{"PATH", "/usr/bin:/bin"}};
   return r;
 }
 
@@ -128,7 +128,7 @@ TEST(SpawnProcess, ChdirFailureIsReported) {
   SpawnResult r = spawn_process(req, kUntouchedMask);
   ASSERT_GT(r.pid, 0);
   EXPECT_EQ(r.error, ENOENT);
-  EXPECT_EQ(r.failed_step, "chdir(" + missing + ")");
+  EXPECT_EQ(r.failed_step, "chdir('" + missing + "')");
   EXPECT_EQ(WEXITSTATUS(wait_for(r.pid)), 255);
 }
 
@@ -138,7 +138,7 @@ TEST(SpawnProcess, RunsInDirWithExactlyTheGivenEnvironment) {
   SpawnRequest req = shell("test \"$(pwd -P)\" = \"" + real +
                            "\" || exit 10; test \"$FOO\" = 'bar baz' || exit 11; "
                            "test -z \"${HOME+set}\" || exit 12; exit 0");
-  req.env = {"PATH=/usr/bin:/bin", "FOO=bar baz"};
+  req.env = {{"PATH", "/usr/bin:/bin"}, {"FOO", "bar baz"}};
   req.dir = dir.path();
   SpawnResult r = spawn_process(req, kUntouchedMask);
   EXPECT_EQ(r.error, 0) << r.failed_step;

@@ -1,4 +1,4 @@
-#include "notify.h"
+#include "systemd_notify.h"
 
 #include <systemd/sd-daemon.h>
 #include <time.h>

@@ -1,4 +1,4 @@
-#include "notify_socket.h"
+#include "worker_notify_socket.h"
 
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "error.h"
+#include "number.h"
 
 namespace starter {
 
@@ -71,10 +72,10 @@ NotifyMessage parse_notify_message(std::string_view datagram, pid_t sender) {
 
 NotifySocket::NotifySocket(unsigned long generation)
     : fd_(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) {
-  if (!fd_) throw SysError("socket", "notify socket");
+  if (!fd_) throw SysError("socket", "").during("notify socket");
   int one = 1;
   if (::setsockopt(fd_.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
-    throw SysError("setsockopt(SO_PASSCRED)", "notify socket");
+    throw SysError("setsockopt", "").flag("SO_PASSCRED").during("notify socket");
   std::string name = "start_server/" + std::to_string(::getpid()) + "/" + std::to_string(generation) + "/" +
                      random_suffix();
   sockaddr_un addr{};
@@ -145,10 +146,13 @@ bool is_same_or_descendant(pid_t pid, pid_t ancestor) {
     std::fclose(f);
     buf[n] = '\0';
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ')' ends it.
-    char* close = std::strrchr(buf, ')');
-    int ppid = 0;
-    if (!close || std::sscanf(close + 1, " %*c %d", &ppid) != 1) return false;
-    pid = ppid;
+    const char* close = std::strrchr(buf, ')');
+    std::string_view rest = close ? close + 1 : "";  // " S PPID ..."
+    if (rest.size() < 4 || rest[0] != ' ' || rest[2] != ' ') return false;
+    rest.remove_prefix(3);
+    std::optional<pid_t> ppid = parse_integer<pid_t>(rest.substr(0, rest.find(' ')), 0);
+    if (!ppid) return false;
+    pid = *ppid;
   }
   return false;
 }

@@ -1,4 +1,4 @@
-#include "starter_env.h"
+#include "server_starter_port.h"
 
 #include <gtest/gtest.h>
 
