@@ -340,7 +340,7 @@ TEST(ParseOptions, NewlinesInValuesStayOnOneLine) {
 
 // One parser for every number (number.h): the whole value, digits only, range-checked.
 TEST(ParseOptions, NumbersAreWholeDecimalsInRange) {
-  EXPECT_EQ(parse_options({"--interval=007", "/bin/prog"}, {}).interval, 7s);
+  EXPECT_EQ(parse_options({"--interval=007", "/bin/prog"}, {}).supervisor.interval, 7s);
   EXPECT_EQ(parse_options({"--path-mode=0660", "/bin/prog"}, {}).path_mode, 0660u);
   for (const std::string bad : {"+1", " 1", "1 ", "0x1", "1e2", "-", "99999999999"}) {
     SCOPED_TRACE("'" + bad + "'");
