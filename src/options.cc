@@ -55,7 +55,25 @@ constexpr const char* kEpilogue =
     "  ENVDIR, ENABLE_AUTO_RESTART, KILL_OLD_DELAY and AUTO_RESTART_INTERVAL stand\n"
     "  in for the options of the same name when those are not given.\n";
 
+/// The defaults --help prints are read from Config and SupervisorSettings, so that each one
+/// is written once (options_help_test checks them against the parsed defaults).
+std::string whole_seconds(Millis m) {
+  return std::to_string(std::chrono::duration_cast<Seconds>(m).count());
+}
+
+std::string with_default(std::string text, const std::string& value) {
+  return text + " (default: " + value + ")";
+}
+
+std::string octal(unsigned mode) {
+  std::ostringstream out;
+  out << '0' << std::oct << mode;
+  return out.str();
+}
+
 po::options_description describe_options() {
+  const Config defaults;
+  const SupervisorSettings& s = defaults.supervisor;
   // Descriptions start in column 33, or on the next line after a longer option. help2man
   // needs two spaces between an option and its description, which Boost leaves unless an
   // option ends exactly in column 31: packaging/man_page.cmake refuses the help text then.
@@ -68,40 +86,44 @@ po::options_description describe_options() {
     ("path", po::value<std::vector<std::string>>()->composing()->value_name("PATH"),
      "path of a unix stream socket to listen on. Repeatable.")
     ("path-mode", po::value<std::string>()->value_name("MODE"),
-     "permissions of the --path socket files, in octal, e.g. 0660 (default: 0777, as Perl)")
+     with_default("permissions of the --path socket files, in octal, e.g. 0660", octal(defaults.path_mode) + ", as Perl").c_str())
     ("backlog", po::value<std::string>()->value_name("N"), "listen(2) backlog (default: SOMAXCONN)")
     ("listen-fds", po::bool_switch(),
      "also hand the sockets to workers the way systemd does (LISTEN_FDS, LISTEN_FDNAMES, "
      "LISTEN_PID; the sockets at fds 3, 4, ... in order), for servers that speak only that "
      "protocol")
     ("interval", po::value<std::string>()->value_name("SECONDS"),
-     "seconds a new worker must stay alive to count as started, and between start attempts "
-     "(default: 1)")
+     with_default("seconds a new worker must stay alive to count as started, and between start attempts",
+                  whole_seconds(s.interval)).c_str())
     ("ready", po::value<std::string>()->value_name("MODE"),
-     "what makes a new generation count as started: 'interval' (it stayed alive for "
+     with_default("what makes a new generation count as started: 'interval' (it stayed alive for "
      "--interval, as Perl's start_server) or 'notify' (it sent READY=1 to the NOTIFY_SOCKET "
-     "it is given, as under systemd; sd_notify() from any library) (default: interval)")
+     "it is given, as under systemd; sd_notify() from any library)", s.ready_notify ? "notify" : "interval").c_str())
     ("ready-timeout", po::value<std::string>()->value_name("SECONDS"),
-     "with --ready=notify, a generation not ready by then is killed and counts as failed "
-     "(default: 60)")
+     with_default("with --ready=notify, a generation not ready by then is killed and counts as failed",
+                  whole_seconds(s.ready_timeout)).c_str())
     ("drain-timeout", po::value<std::string>()->value_name("SECONDS"),
-     "a worker still running this long after it was told to stop gets SIGKILL; 0 never "
-     "(default: 0)")
+     with_default("a worker still running this long after it was told to stop gets SIGKILL; 0 never",
+                  whole_seconds(s.drain_timeout)).c_str())
     ("backoff-max", po::value<std::string>()->value_name("SECONDS"),
-     "failed starts in a row are retried after --interval, doubling up to this (default: 60)")
+     with_default("failed starts in a row are retried after --interval, doubling up to this",
+                  whole_seconds(s.backoff_max)).c_str())
     ("reload-retry", po::value<std::string>()->value_name("MODE"),
-     "after a reload whose new generation failed: 'on' keeps starting new generations (after "
+     with_default("after a reload whose new generation failed: 'on' keeps starting new generations (after "
      "--interval, backing off up to --backoff-max) until one is up, as Perl's start_server "
-     "does; 'off' keeps the serving generation until the next HUP (default: on)")
+     "does; 'off' keeps the serving generation until the next HUP", s.reload_retry ? "on" : "off").c_str())
     ("signal-on-hup", po::value<std::string>()->value_name("SIGNAL"),
-     "signal sent to the old generation once a new one has started (default: TERM)")
+     with_default("signal sent to the old generation once a new one has started", signal_name(s.signal_on_hup)).c_str())
     ("signal-on-term", po::value<std::string>()->value_name("SIGNAL"),
-     "signal sent to every worker when start_server gets SIGTERM (default: TERM)")
+     with_default("signal sent to every worker when start_server gets SIGTERM", signal_name(s.signal_on_term)).c_str())
     ("kill-old-delay", po::value<std::string>()->value_name("SECONDS"),
-     "seconds to wait after a new generation started before signalling the old one "
-     "(default: 0, or 5 with --enable-auto-restart)")
+     with_default("seconds to wait after a new generation started before signalling the old one",
+                  whole_seconds(s.kill_old_delay) + ", or " +
+                      whole_seconds(SupervisorSettings::kAutoRestartKillOldDelay) + " with --enable-auto-restart")
+         .c_str())
     ("enable-auto-restart", po::bool_switch(), "start a new generation every --auto-restart-interval")
-    ("auto-restart-interval", po::value<std::string>()->value_name("SECONDS"), "seconds between automatic restarts (default: 360)")
+    ("auto-restart-interval", po::value<std::string>()->value_name("SECONDS"), 
+     with_default("seconds between automatic restarts", whole_seconds(s.auto_restart_interval)).c_str())
     ("pid-file", po::value<std::string>()->value_name("FILE"),
      "write start_server's pid here and hold a lock on it while running")
     ("status-file", po::value<std::string>()->value_name("FILE"), "keep one GEN:PID line per live generation here")
@@ -111,17 +133,18 @@ po::options_description describe_options() {
     ("daemonize", po::bool_switch(), "run in the background (requires --log-file)")
     ("dir", po::value<std::string>()->value_name("DIR"), "directory the worker runs in")
     ("respawn-release", po::value<std::string>()->value_name("WHICH"),
-     "what replaces a serving generation that died: 'serving' runs the release it was "
+     with_default("what replaces a serving generation that died: 'serving' runs the release it was "
      "deployed from (the program and --dir with symlinks resolved, as a releases/N + current "
      "layout needs), 'latest' whatever the symlinks point to now; SIGHUP, --restart and "
-     "automatic restarts always take the latest (default: serving)")
+     "automatic restarts always take the latest", s.respawn_serving_release ? "serving" : "latest").c_str())
     ("envdir", po::value<std::string>()->value_name("DIR"),
      "directory of files NAME whose first line sets NAME in the worker's environment; "
      "read again for every generation")
     ("restart", po::bool_switch(),
      "ask the start_server of --pid-file to start a new generation, and wait until it serves "
      "alone (needs --pid-file and --status-file)")
-    ("restart-timeout", po::value<std::string>()->value_name("SECONDS"), "seconds --restart waits at most (default: 60)")
+    ("restart-timeout", po::value<std::string>()->value_name("SECONDS"), 
+     with_default("seconds --restart waits at most", whole_seconds(defaults.restart_timeout)).c_str())
     ("status", po::bool_switch(),
      "show the start_server of --pid-file: its pid and uptime, listeners, live generations "
      "with their state, age and release, the last reload and why it failed, any back-off, and "
@@ -131,7 +154,7 @@ po::options_description describe_options() {
      "the STATUS section below)")
     ("stop", po::bool_switch(), "ask the start_server of --pid-file to stop, and wait until it has")
     ("stop-timeout", po::value<std::string>()->value_name("SECONDS"),
-     "seconds --stop waits at most; 0 waits for ever (default: 60)")
+     with_default("seconds --stop waits at most; 0 waits for ever", whole_seconds(defaults.stop_timeout)).c_str())
     ("help", po::bool_switch(), "print this help and exit")
     ("version", po::bool_switch(), "print the version and exit");
   // clang-format on
@@ -343,45 +366,53 @@ void read_listeners(const OptionValues& o, Config& config) {
 /// How generations start, fail and stop: --interval, --ready, the timeouts, --backoff-max,
 /// --reload-retry and the signals.
 void read_generation_settings(const OptionValues& o, Config& config) {
-  o.seconds("interval", 0, config.interval);
-  if (o.given("ready") && o.choice("ready", {"interval", "notify"}) == 1) config.ready = Config::Ready::kNotify;
-  o.seconds("ready-timeout", 1, config.ready_timeout);
-  o.seconds("drain-timeout", 0, config.drain_timeout);
-  o.seconds("backoff-max", 1, config.backoff_max);
-  if (o.given("reload-retry")) config.reload_retry = o.choice("reload-retry", {"on", "off"}) == 0;
-  if (o.given("signal-on-hup")) config.signal_on_hup = parse_signal_name("signal-on-hup", o.text("signal-on-hup"));
+  o.seconds("interval", 0, config.supervisor.interval);
+  if (o.given("ready") && o.choice("ready", {"interval", "notify"}) == 1)
+    config.supervisor.ready_notify = true;
+  o.seconds("ready-timeout", 1, config.supervisor.ready_timeout);
+  o.seconds("drain-timeout", 0, config.supervisor.drain_timeout);
+  o.seconds("backoff-max", 1, config.supervisor.backoff_max);
+  if (o.given("reload-retry"))
+    config.supervisor.reload_retry = o.choice("reload-retry", {"on", "off"}) == 0;
+  if (o.given("signal-on-hup"))
+    config.supervisor.signal_on_hup = parse_signal_name("signal-on-hup", o.text("signal-on-hup"));
   if (o.given("signal-on-term"))
-    config.signal_on_term = parse_signal_name("signal-on-term", o.text("signal-on-term"));
+    config.supervisor.signal_on_term =
+        parse_signal_name("signal-on-term", o.text("signal-on-term"));
 }
 
 /// The options Perl lets the environment stand in for, and what the workers are told of them.
 void read_auto_restart_and_exports(const OptionValues& o, Config& config) {
-  config.auto_restart = o.flag("enable-auto-restart");
-  if (!config.auto_restart) {
+  config.supervisor.auto_restart = o.flag("enable-auto-restart");
+  if (!config.supervisor.auto_restart) {
     std::string value = o.env("ENABLE_AUTO_RESTART");
-    config.auto_restart = !value.empty() && value != "0";
+    config.supervisor.auto_restart = !value.empty() && value != "0";
   }
-  bool interval_given =
-      o.seconds_or_env("auto-restart-interval", "AUTO_RESTART_INTERVAL", 1, config.auto_restart_interval);
-  bool delay_given = o.seconds_or_env("kill-old-delay", "KILL_OLD_DELAY", 0, config.kill_old_delay);
-  if (!delay_given && config.auto_restart) config.kill_old_delay = Seconds(5);
+  bool interval_given = o.seconds_or_env("auto-restart-interval", "AUTO_RESTART_INTERVAL", 1,
+                                         config.supervisor.auto_restart_interval);
+  bool delay_given =
+      o.seconds_or_env("kill-old-delay", "KILL_OLD_DELAY", 0, config.supervisor.kill_old_delay);
+  if (!delay_given && config.supervisor.auto_restart)
+    config.supervisor.kill_old_delay = SupervisorSettings::kAutoRestartKillOldDelay;
 
   config.envdir = o.text("envdir");
   if (config.envdir.empty()) config.envdir = o.env("ENVDIR");
 
-  auto seconds_text = [](Millis m) { return std::to_string(std::chrono::duration_cast<Seconds>(m).count()); };
   if (!config.envdir.empty()) config.exported_env.emplace_back("ENVDIR", config.envdir);
-  if (config.auto_restart) config.exported_env.emplace_back("ENABLE_AUTO_RESTART", "1");
-  if (delay_given) config.exported_env.emplace_back("KILL_OLD_DELAY", seconds_text(config.kill_old_delay));
+  if (config.supervisor.auto_restart) config.exported_env.emplace_back("ENABLE_AUTO_RESTART", "1");
+  if (delay_given)
+    config.exported_env.emplace_back("KILL_OLD_DELAY",
+                                     whole_seconds(config.supervisor.kill_old_delay));
   if (interval_given)
-    config.exported_env.emplace_back("AUTO_RESTART_INTERVAL", seconds_text(config.auto_restart_interval));
+    config.exported_env.emplace_back("AUTO_RESTART_INTERVAL",
+                                     whole_seconds(config.supervisor.auto_restart_interval));
 }
 
 /// Where and what the worker runs: --dir and --respawn-release.
 void read_worker_settings(const OptionValues& o, Config& config) {
   config.dir = o.text("dir");
   if (o.given("respawn-release") && o.choice("respawn-release", {"serving", "latest"}) == 1)
-    config.respawn_release = Config::RespawnRelease::kLatest;
+    config.supervisor.respawn_serving_release = false;
 }
 
 }  // namespace

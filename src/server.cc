@@ -123,7 +123,7 @@ class Server {
 Server::Server(const Config& config)
     : config_(config),
       mask_((cloexec_inherited_fds(), SignalMask::block_handled())),
-      supervisor_(SupervisorSettings::from(config)) {
+      supervisor_(config.supervisor) {
   if (!config.envdir.empty())
     for (const auto& [name, value] : read_envdir(config.envdir)) envdir_names_.insert(name);
   check_dir(config.dir);
@@ -160,14 +160,15 @@ Server::Server(const Config& config)
 
 StatusDetail::Limits limits_of(const Config& c) {
   StatusDetail::Limits l;
-  l.interval_ms = c.interval.count();
-  l.ready = c.ready == Config::Ready::kNotify ? "notify" : "interval";
-  l.ready_timeout_ms = c.ready_timeout.count();
-  l.drain_timeout_ms = c.drain_timeout.count();
-  l.backoff_max_ms = c.backoff_max.count();
-  l.kill_old_delay_ms = c.kill_old_delay.count();
-  l.auto_restart_interval_ms = c.auto_restart ? c.auto_restart_interval.count() : 0;
-  l.respawn_release = c.respawn_release == Config::RespawnRelease::kServing ? "serving" : "latest";
+  const SupervisorSettings& s = c.supervisor;
+  l.interval_ms = s.interval.count();
+  l.ready = s.ready_notify ? "notify" : "interval";
+  l.ready_timeout_ms = s.ready_timeout.count();
+  l.drain_timeout_ms = s.drain_timeout.count();
+  l.backoff_max_ms = s.backoff_max.count();
+  l.kill_old_delay_ms = s.kill_old_delay.count();
+  l.auto_restart_interval_ms = s.auto_restart ? s.auto_restart_interval.count() : 0;
+  l.respawn_release = s.respawn_serving_release ? "serving" : "latest";
   return l;
 }
 
@@ -421,7 +422,7 @@ void Server::carry_out(const action::Spawn& a) {
   in.release = a.release;  // a respawn runs the kept release
   std::optional<NotifySocket> notify_socket;
   try {
-    if (config_.ready == Config::Ready::kNotify) {
+    if (config_.supervisor.ready_notify) {
       notify_socket.emplace(a.generation);
       in.notify_socket = notify_socket->address();
     }

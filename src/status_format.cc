@@ -64,6 +64,88 @@ std::string format_status(const StatusSnapshot& status) {
   return out;
 }
 
+const char* phase_name(SupervisorPhase phase) {
+  // A switch, not an array indexed by the enum: -Wswitch names a phase added without a name.
+  switch (phase) {
+    case SupervisorPhase::kIdle:
+      return "idle";
+    case SupervisorPhase::kStarting:
+      return "starting";
+    case SupervisorPhase::kServing:
+      return "serving";
+    case SupervisorPhase::kReloading:
+      return "reloading";
+    case SupervisorPhase::kRetiring:
+      return "retiring";
+    case SupervisorPhase::kStopping:
+      return "stopping";
+  }
+  return "unknown";  // not reached: the cases cover the enum
+}
+
+namespace {
+
+std::string describe(const GenerationPid& g) {
+  return "generation " + std::to_string(g.generation) + " (pid " + std::to_string(g.pid) + ")";
+}
+
+}  // namespace
+
+std::string status_line(const StatusLineFacts& f) {
+  std::string line;
+  switch (f.phase) {
+    case SupervisorPhase::kIdle:
+      return "idle";
+    case SupervisorPhase::kStopping:
+      if (f.workers == 0) return "stopped";
+      return "stopping, waiting for " + std::to_string(f.workers) + " worker(s) to exit";
+    case SupervisorPhase::kStarting:
+      if (f.starting)
+        line = "starting " + describe(*f.starting);
+      else if (f.spawning)
+        line = "starting generation " + std::to_string(*f.spawning);
+      else
+        line = "no generation serving, retrying shortly";
+      break;
+    case SupervisorPhase::kReloading:
+      line =
+          (f.current ? describe(*f.current) + " serving" : std::string("no generation serving")) +
+          (f.starting ? ", starting " + describe(*f.starting)
+                      : std::string(", starting a new generation"));
+      break;
+    case SupervisorPhase::kServing:
+    case SupervisorPhase::kRetiring:
+      line = f.current ? describe(*f.current) + " serving" : "no generation serving";
+      break;
+  }
+  if (f.current && !f.current_status.empty()) line += " (worker: " + f.current_status + ")";
+  if (f.phase == SupervisorPhase::kStarting && !f.starting && f.failures > 1)
+    line += ", " + std::to_string(f.failures) + " failed starts in a row";
+  if (f.old_draining) line += ", " + std::to_string(f.old_draining) + " old draining";
+  if (f.phase == SupervisorPhase::kRetiring) line += ", old ones signalled after --kill-old-delay";
+  if (!f.failure.empty())
+    line += "; last restart failed: " + f.failure + (f.retrying ? ", retrying" : "");
+  return line;
+}
+
+std::string duration_text(std::chrono::milliseconds duration) {
+  auto ms = duration.count();
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+std::string limits_note(std::chrono::milliseconds ready_timeout,
+                        std::chrono::milliseconds drain_timeout,
+                        std::chrono::milliseconds backoff_max) {
+  return "limits:ready=notify ready-timeout=" + duration_text(ready_timeout) +
+         " drain-timeout=" + duration_text(drain_timeout) +
+         " backoff-max=" + duration_text(backoff_max);
+}
+
+std::string backoff_note(unsigned failures) {
+  return "backoff:" + std::to_string(failures) + " failed starts in a row";
+}
+
 StatusSnapshot parse_status(std::string_view text) {
   StatusSnapshot status;
   while (!text.empty()) {

@@ -9,37 +9,10 @@
 
 namespace starter {
 
-namespace {
-
-std::string seconds_text(Millis m) {
-  auto ms = m.count();
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
-
-}  // namespace
-
 std::string describe_wait_status(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return "killed by signal " + signal_name(WTERMSIG(status));
   return "wait status " + std::to_string(status);
-}
-
-SupervisorSettings SupervisorSettings::from(const Config& config) {
-  SupervisorSettings s;
-  s.interval = config.interval;
-  s.kill_old_delay = config.kill_old_delay;
-  s.auto_restart = config.auto_restart;
-  s.auto_restart_interval = config.auto_restart_interval;
-  s.signal_on_hup = config.signal_on_hup;
-  s.signal_on_term = config.signal_on_term;
-  s.ready_notify = config.ready == Config::Ready::kNotify;
-  s.ready_timeout = config.ready_timeout;
-  s.drain_timeout = config.drain_timeout;
-  s.backoff_max = config.backoff_max;
-  s.reload_retry = config.reload_retry;
-  s.respawn_serving_release = config.respawn_release == Config::RespawnRelease::kServing;
-  return s;
 }
 
 std::vector<Action> Supervisor::handle(const Event& event, TimePoint now) {
@@ -278,7 +251,8 @@ void Supervisor::advance(TimePoint now) {
   for (auto& w : workers_)
     if (w.kill_at && !w.killed && now >= *w.kill_at) {
       log("worker " + std::to_string(w.pid) + " (generation " + std::to_string(w.generation) +
-          ") is still running " + seconds_text(settings_.drain_timeout) + " after it was signalled, sending KILL");
+          ") is still running " + duration_text(settings_.drain_timeout) +
+          " after it was signalled, sending KILL");
       out_.push_back(action::Signal{w.pid, SIGKILL});
       for (pid_t pid : w.descendants) send_to(pid, SIGKILL);
       w.killed = true;
@@ -349,7 +323,7 @@ void Supervisor::promote(TimePoint now) {
   log("new worker is now running, sending " + signal_name(settings_.signal_on_hup) + " to old workers:" +
       (old.empty() ? "none" : old));
   if (!old.empty() && settings_.kill_old_delay.count() > 0) {
-    log("sleeping " + seconds_text(settings_.kill_old_delay) + " before killing old workers");
+    log("sleeping " + duration_text(settings_.kill_old_delay) + " before killing old workers");
     phase_ = Phase::kRetiring;
     kill_old_at_ = now + settings_.kill_old_delay;
     return;
@@ -377,7 +351,7 @@ void Supervisor::ready_timed_out(TimePoint now) {
   Worker* w = find(Role::kStarting);
   if (!w) return;
   std::string reason = "generation " + std::to_string(w->generation) + " was not ready within " +
-                       seconds_text(settings_.ready_timeout);
+                       duration_text(settings_.ready_timeout);
   log(reason + ", killing worker " + std::to_string(w->pid));
   w->role = Role::kFailed;
   w->signalled = w->killed = true;
@@ -433,7 +407,8 @@ void Supervisor::schedule_respawn(TimePoint now) {
   for (unsigned i = 1; i < failures_ && spacing < settings_.backoff_max; ++i) spacing *= 2;
   spacing = std::max(base, std::min(spacing, settings_.backoff_max));
   if (spacing > base)
-    log(std::to_string(failures_) + " failed starts in a row, next attempt in " + seconds_text(spacing));
+    log(std::to_string(failures_) + " failed starts in a row, next attempt in " +
+        duration_text(spacing));
   respawn_at_ = std::max(now, last_spawn_ + spacing);
   if (failures_ > 1) write_status();  // the back-off note
 }
@@ -465,13 +440,10 @@ void Supervisor::write_status() {
     snapshot.failure = failure_;
     snapshot.retrying = retrying_;
   }
-  // Perl's file holds GEN:PID lines only; the notes appear where ours behaves differently.
   if (settings_.ready_notify)
-    snapshot.notes.push_back("limits:ready=notify ready-timeout=" + seconds_text(settings_.ready_timeout) +
-                             " drain-timeout=" + seconds_text(settings_.drain_timeout) +
-                             " backoff-max=" + seconds_text(settings_.backoff_max));
-  if (respawn_at_ && failures_ > 1)
-    snapshot.notes.push_back("backoff:" + std::to_string(failures_) + " failed starts in a row");
+    snapshot.notes.push_back(
+        limits_note(settings_.ready_timeout, settings_.drain_timeout, settings_.backoff_max));
+  if (respawn_at_ && failures_ > 1) snapshot.notes.push_back(backoff_note(failures_));
   out_.push_back(action::WriteStatus{std::move(snapshot)});
 }
 
@@ -485,54 +457,29 @@ void Supervisor::send_to(pid_t pid, int signo) { out_.push_back(action::Signal{p
 void Supervisor::log(std::string text) { out_.push_back(action::Log{std::move(text)}); }
 
 std::string Supervisor::status_line() const {
-  auto describe = [](const Worker& w) {
-    return "generation " + std::to_string(w.generation) + " (pid " + std::to_string(w.pid) + ")";
-  };
-  const Worker* current = nullptr;
-  const Worker* starting = nullptr;
+  StatusLineFacts facts;
+  facts.phase = phase_;
   for (const auto& w : workers_) {
-    if (w.role == Role::kCurrent) current = &w;
-    if (w.role == Role::kStarting) starting = &w;
+    if (w.role == Role::kCurrent) {
+      facts.current = GenerationPid{w.generation, w.pid};
+      facts.current_status = w.status;
+    }
+    if (w.role == Role::kStarting) facts.starting = GenerationPid{w.generation, w.pid};
   }
-  std::string line;
-  switch (phase_) {
-    case Phase::kIdle:
-      return "idle";
-    case Phase::kStopping:
-      if (workers_.empty()) return "stopped";
-      return "stopping, waiting for " + std::to_string(workers_.size()) + " worker(s) to exit";
-    case Phase::kStarting:
-      if (starting)
-        line = "starting " + describe(*starting);
-      else if (spawning_)
-        line = "starting generation " + std::to_string(generation_);
-      else
-        line = "no generation serving, retrying shortly";
-      break;
-    case Phase::kReloading:
-      line = (current ? describe(*current) + " serving" : std::string("no generation serving")) +
-             (starting ? ", starting " + describe(*starting) : std::string(", starting a new generation"));
-      break;
-    case Phase::kServing:
-    case Phase::kRetiring:
-      line = current ? describe(*current) + " serving" : "no generation serving";
-      break;
-  }
-  if (current && !current->status.empty()) line += " (worker: " + current->status + ")";
-  if (phase_ == Phase::kStarting && !starting && failures_ > 1)
-    line += ", " + std::to_string(failures_) + " failed starts in a row";
-  if (std::size_t old = count(Role::kOld)) line += ", " + std::to_string(old) + " old draining";
-  if (phase_ == Phase::kRetiring) line += ", old ones signalled after --kill-old-delay";
-  if (!failure_.empty()) line += "; last restart failed: " + failure_ + (retrying_ ? ", retrying" : "");
-  return line;
+  if (spawning_) facts.spawning = generation_;
+  facts.workers = workers_.size();
+  facts.old_draining = count(Role::kOld);
+  facts.failures = failures_;
+  facts.failure = failure_;
+  facts.retrying = retrying_;
+  return starter::status_line(facts);
 }
 
 void Supervisor::describe(StatusDetail& out) const {
-  static constexpr const char* kPhases[] = {"idle", "starting", "serving", "reloading", "retiring", "stopping"};
   auto ms = [](TimePoint t) {
     return std::chrono::duration_cast<Millis>(t.time_since_epoch()).count();
   };
-  out.phase = kPhases[static_cast<int>(phase_)];
+  out.phase = phase_name(phase_);
   out.generations.clear();
   for (const auto& w : workers_) {
     const char* state = w.role == Role::kStarting                  ? "starting"

@@ -43,11 +43,11 @@ TEST(OptionsStatus, JsonGoesWithStatusOrRestart) {
 }
 
 TEST(OptionsStatus, RespawnReleaseDefaultsToServing) {
-  EXPECT_EQ(parse_options({"--port=80", "--", "app"}, {}).respawn_release, Config::RespawnRelease::kServing);
-  EXPECT_EQ(parse_options({"--respawn-release=latest", "--port=80", "--", "app"}, {}).respawn_release,
-            Config::RespawnRelease::kLatest);
-  EXPECT_EQ(parse_options({"--respawn-release", "serving", "--port=80", "--", "app"}, {}).respawn_release,
-            Config::RespawnRelease::kServing);
+  EXPECT_TRUE(parse_options({"--port=80", "--", "app"}, {}).supervisor.respawn_serving_release);
+  EXPECT_FALSE(parse_options({"--respawn-release=latest", "--port=80", "--", "app"}, {})
+                   .supervisor.respawn_serving_release);
+  EXPECT_TRUE(parse_options({"--respawn-release", "serving", "--port=80", "--", "app"}, {})
+                  .supervisor.respawn_serving_release);
   EXPECT_EQ(usage_error({"--respawn-release=newest", "--port=80", "--", "app"}),
             "--respawn-release: unknown value 'newest' (expected 'serving' or 'latest')");
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <ostream>
 #include <string>
 
@@ -112,6 +113,71 @@ TEST(ParseStatus, PidsBeyondPidTAreSkipped) {
 }
 
 TEST(ParseStatus, EmptyText) { EXPECT_EQ(parse_status(""), StatusSnapshot{}); }
+
+TEST(StatusNotes, LimitsAndBackoff) {
+  using namespace std::chrono_literals;
+  EXPECT_EQ(limits_note(10s, 0s, 60s),
+            "limits:ready=notify ready-timeout=10s drain-timeout=0s backoff-max=60s");
+  EXPECT_EQ(backoff_note(2), "backoff:2 failed starts in a row");
+  StatusSnapshot s = snapshot({{1, 101}});
+  s.notes = {limits_note(1500ms, 5s, 1s), backoff_note(3)};
+  EXPECT_EQ(format_status(s),
+            "1:101\nlimits:ready=notify ready-timeout=1500ms drain-timeout=5s backoff-max=1s\n"
+            "backoff:3 failed starts in a row\n");
+}
+
+TEST(DurationText, WholeSecondsOrMilliseconds) {
+  using namespace std::chrono_literals;
+  EXPECT_EQ(duration_text(0ms), "0s");
+  EXPECT_EQ(duration_text(5s), "5s");
+  EXPECT_EQ(duration_text(1500ms), "1500ms");
+}
+
+TEST(StatusLine, ByPhase) {
+  StatusLineFacts f;
+  EXPECT_EQ(status_line(f), "idle");
+  f.phase = SupervisorPhase::kStarting;
+  f.spawning = 1;
+  EXPECT_EQ(status_line(f), "starting generation 1");
+  f.starting = GenerationPid{1, 101};
+  EXPECT_EQ(status_line(f), "starting generation 1 (pid 101)");
+  f.starting.reset();
+  f.spawning.reset();
+  f.failures = 3;
+  EXPECT_EQ(status_line(f), "no generation serving, retrying shortly, 3 failed starts in a row");
+  f = StatusLineFacts{};
+  f.phase = SupervisorPhase::kReloading;
+  f.current = GenerationPid{1, 101};
+  f.current_status = "42 requests";
+  EXPECT_EQ(status_line(f),
+            "generation 1 (pid 101) serving, starting a new generation (worker: 42 requests)");
+  f.current_status.clear();
+  f.starting = GenerationPid{2, 202};
+  f.failure = "generation 2 exited with status 1 before it was up";
+  f.retrying = true;
+  EXPECT_EQ(status_line(f),
+            "generation 1 (pid 101) serving, starting generation 2 (pid 202); last restart "
+            "failed: generation 2 exited with status 1 before it was up, retrying");
+  f = StatusLineFacts{};
+  f.phase = SupervisorPhase::kRetiring;
+  f.current = GenerationPid{2, 202};
+  f.old_draining = 1;
+  EXPECT_EQ(
+      status_line(f),
+      "generation 2 (pid 202) serving, 1 old draining, old ones signalled after --kill-old-delay");
+  f = StatusLineFacts{};
+  f.phase = SupervisorPhase::kStopping;
+  f.workers = 2;
+  EXPECT_EQ(status_line(f), "stopping, waiting for 2 worker(s) to exit");
+  f.workers = 0;
+  EXPECT_EQ(status_line(f), "stopped");
+}
+
+TEST(PhaseName, AsStatusShowsIt) {
+  EXPECT_STREQ(phase_name(SupervisorPhase::kIdle), "idle");
+  EXPECT_STREQ(phase_name(SupervisorPhase::kServing), "serving");
+  EXPECT_STREQ(phase_name(SupervisorPhase::kStopping), "stopping");
+}
 
 TEST(ParseStatus, ReloadFailedLineAnywhere) {
   StatusSnapshot s = parse_status("reload-failed:generation 3 could not be started\n2:20\n");
