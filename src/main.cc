@@ -23,7 +23,8 @@ std::map<std::string, std::string> environment() {
   std::map<std::string, std::string> env;
   for (char** e = environ; *e; ++e) {
     std::string entry = *e;
-    if (auto eq = entry.find('='); eq != std::string::npos) env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+    if (auto eq = entry.find('='); eq != std::string::npos)
+      env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
   }
   return env;
 }
@@ -54,7 +55,8 @@ int run(const starter::Config& config) {
 int main(int argc, char** argv) {
   try {
     starter::ensure_standard_fds();
-    return run(starter::parse_options(std::vector<std::string>(argv + 1, argv + argc), environment()));
+    return run(
+        starter::parse_options(std::vector<std::string>(argv + 1, argv + argc), environment()));
   } catch (const std::exception& e) {
     starter::log_line(e.what());
   }
