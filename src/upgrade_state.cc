@@ -75,7 +75,8 @@ class RecordReader {
       std::size_t eq = fields[i].find('=');
       if (eq == std::string_view::npos) fail("field '" + escape_field(fields[i]) + "' has no '='");
       std::string value;
-      if (!unescape_field(fields[i].substr(eq + 1), value)) fail("bad escape in " + std::string(fields[i].substr(0, eq)));
+      if (!unescape_field(fields[i].substr(eq + 1), value))
+        fail("bad escape in " + std::string(fields[i].substr(0, eq)));
       fields_[std::string(fields[i].substr(0, eq))] = std::move(value);
     }
   }
