@@ -2,8 +2,8 @@
 /// Everything the command line decides, as plain values. No Boost here, so that only
 /// options.cc pulls in Boost headers.
 
-#include <chrono>
 #include <sys/socket.h>
+#include <chrono>
 
 #include <csignal>
 #include <string>
@@ -20,7 +20,7 @@ struct Config {
 
   std::vector<ListenSpec> listeners;  ///< every --port in order, then every --path
   int backlog = SOMAXCONN;
-  bool listen_fds = false;  ///< also pass systemd's LISTEN_FDS/LISTEN_FDNAMES/LISTEN_PID (ours)
+  bool listen_fds = false;    ///< also pass systemd's LISTEN_FDS/LISTEN_FDNAMES/LISTEN_PID (ours)
   unsigned path_mode = 0777;  ///< permissions of --path socket files (ours; Perl's are 0777)
 
   /// --interval, --ready, the timeouts, the signals, the restart options: what the
@@ -36,7 +36,7 @@ struct Config {
 
   Millis restart_timeout = Seconds(60);  ///< how long --restart waits (ours)
   Millis stop_timeout = Seconds(60);     ///< how long --stop waits; 0: for ever (ours)
-  bool json = false;  ///< --status and --restart print one JSON object (ours)
+  bool json = false;                     ///< --status and --restart print one JSON object (ours)
 
   /// Variables Perl's start_server exports to workers for the options above
   /// (ENVDIR, ENABLE_AUTO_RESTART, KILL_OLD_DELAY, AUTO_RESTART_INTERVAL).

@@ -18,7 +18,8 @@ void daemonize(bool keep_stdin) {
   if (keep_stdin) return;
   UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!null) throw SysError("open", "/dev/null");
-  if (::dup2(null.get(), STDIN_FILENO) < 0) throw SysError("dup2", "/dev/null").flag("STDIN_FILENO");
+  if (::dup2(null.get(), STDIN_FILENO) < 0)
+    throw SysError("dup2", "/dev/null").flag("STDIN_FILENO");
 }
 
 }  // namespace starter

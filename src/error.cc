@@ -12,11 +12,14 @@ std::string call_text(std::string_view call, std::string_view arg, std::string_v
 }
 
 SysError::SysError(std::string call, std::string arg, int err)
-    : std::system_error(err, std::generic_category()), call_(std::move(call)), arg_(std::move(arg)) {
+    : std::system_error(err, std::generic_category()),
+      call_(std::move(call)),
+      arg_(std::move(arg)) {
   compose();
 }
 
-SysError::SysError(std::string call, std::string arg) : SysError(std::move(call), std::move(arg), errno) {}
+SysError::SysError(std::string call, std::string arg)
+    : SysError(std::move(call), std::move(arg), errno) {}
 
 SysError& SysError::flag(std::string_view flag) {
   flag_ = flag;

@@ -32,7 +32,8 @@ Pipe Pipe::create() {
 }
 
 void set_cloexec(int fd, bool on) {
-  if (::fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) < 0) throw SysError("fcntl", "").flag(std::to_string(fd) + ", F_SETFD");
+  if (::fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) < 0)
+    throw SysError("fcntl", "").flag(std::to_string(fd) + ", F_SETFD");
 }
 
 void cloexec_inherited_fds() {
@@ -57,7 +58,8 @@ void ensure_standard_fds() {
     if (null < 0) throw SysError("open", "/dev/null");
     if (null != fd) {
       (void)::close(null);
-      throw SysError("open", "/dev/null", EBADF).during("standard descriptor " + std::to_string(fd));
+      throw SysError("open", "/dev/null", EBADF)
+          .during("standard descriptor " + std::to_string(fd));
     }
   }
 }

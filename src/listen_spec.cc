@@ -74,15 +74,18 @@ ListenSpec parse_port(std::string_view raw) {
   spec.port = parse_port_number(port_part, raw);
 
   // "[name]" is Perl's way of writing any host; the brackets matter only for IPv6.
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   // A key must survive SERVER_STARTER_PORT: no ';' between entries, no '=' before the fd.
   for (char c : host)
-    if (std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c)) || c == '[' ||
-        c == ']' || c == ';' || c == '/' || c == '=')
+    if (std::isspace(static_cast<unsigned char>(c)) ||
+        std::iscntrl(static_cast<unsigned char>(c)) || c == '[' || c == ']' || c == ';' ||
+        c == '/' || c == '=')
       invalid(raw, "bad character in host");
   if (host.find(':') != std::string_view::npos) {
     in6_addr addr{};
-    if (::inet_pton(AF_INET6, std::string(host).c_str(), &addr) != 1) invalid(raw, "not an IPv6 address");
+    if (::inet_pton(AF_INET6, std::string(host).c_str(), &addr) != 1)
+      invalid(raw, "not an IPv6 address");
     spec.ipv6 = true;
   }
   spec.host = std::string(host);

@@ -104,14 +104,16 @@ void clear_stale_socket(const ListenSpec& spec, std::vector<std::string>& notes)
     throw SysError("lstat", spec.path);
   }
   if (!S_ISSOCK(st.st_mode))
-    throw UsageError("--path: " + quote(spec.path) + " exists and is not a socket; refusing to replace it");
+    throw UsageError("--path: " + quote(spec.path) +
+                     " exists and is not a socket; refusing to replace it");
   if (socket_file_is_live(spec.path))
     throw UsageError("--path: " + quote(spec.path) + " is in use by another process");
   notes.push_back("removing stale socket file " + quote(spec.path));
   if (::unlink(spec.path.c_str()) < 0 && errno != ENOENT) throw SysError("unlink", spec.path);
 }
 
-Listener open_unix(const ListenSpec& spec, int backlog, mode_t mode, std::vector<std::string>& notes) {
+Listener open_unix(const ListenSpec& spec, int backlog, mode_t mode,
+                   std::vector<std::string>& notes) {
   clear_stale_socket(spec, notes);
   UniqueFd fd = make_socket(AF_UNIX, spec);
   sockaddr_un addr = unix_address(spec.path);
@@ -171,10 +173,13 @@ void Listener::heal(int backlog, std::vector<std::string>& problems) {
     socklen_t len = sizeof listening;
     if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && !listening) {
       if (::listen(fd_.get(), backlog) == 0)
-        problems.push_back("socket " + name + " was no longer listening (a worker shut it down?); listening again");
+        problems.push_back("socket " + name +
+                           " was no longer listening (a worker shut it down?); listening again");
       else
-        problems.push_back("socket " + name + " is no longer listening (a worker shut it down?) and cannot listen again: " +
-                           SysError("listen", name).what());
+        problems.push_back(
+            "socket " + name +
+            " is no longer listening (a worker shut it down?) and cannot listen again: " +
+            SysError("listen", name).what());
     }
   }
   int flags = ::fcntl(fd_.get(), F_GETFL);
@@ -183,16 +188,23 @@ void Listener::heal(int backlog, std::vector<std::string>& problems) {
   // The flag lives on the description every generation shares: left set, a worker that
   // expects blocking accepts would spin on EAGAIN.
   if (::fcntl(fd_.get(), F_SETFL, (flags & ~O_NONBLOCK) | (flags_ & O_NONBLOCK)) == 0)
-    problems.push_back("socket " + name + " was made " + (now_nonblocking ? "non-blocking" : "blocking") +
+    problems.push_back("socket " + name + " was made " +
+                       (now_nonblocking ? "non-blocking" : "blocking") +
                        " by a worker; set back as it was");
   else
-    problems.push_back("socket " + name + " was made " + (now_nonblocking ? "non-blocking" : "blocking") +
-                       " by a worker and cannot be set back: " + SysError("fcntl", name).flag("F_SETFL").what());
+    problems.push_back(
+        "socket " + name + " was made " + (now_nonblocking ? "non-blocking" : "blocking") +
+        " by a worker and cannot be set back: " + SysError("fcntl", name).flag("F_SETFL").what());
 }
 
 UpgradeState::Listener Listener::saved() const {
-  return {spec_.key(), fd_.get(), fd_name_, owns_path_, static_cast<unsigned long long>(dev_),
-          static_cast<unsigned long long>(ino_), flags_};
+  return {spec_.key(),
+          fd_.get(),
+          fd_name_,
+          owns_path_,
+          static_cast<unsigned long long>(dev_),
+          static_cast<unsigned long long>(ino_),
+          flags_};
 }
 
 void Listener::restore(const UpgradeState::Listener& saved) {
@@ -204,7 +216,8 @@ void Listener::restore(const UpgradeState::Listener& saved) {
 
 void Listener::move_to(int target) {
   if (fd_.get() == target) return;
-  if (::dup3(fd_.get(), target, O_CLOEXEC) < 0) throw SysError("dup3", spec_.describe()).flag(std::to_string(target));
+  if (::dup3(fd_.get(), target, O_CLOEXEC) < 0)
+    throw SysError("dup3", spec_.describe()).flag(std::to_string(target));
   fd_.reset(target);
 }
 
@@ -217,9 +230,10 @@ bool same_ipv6(const std::string& a, const std::string& b) {
 }
 
 bool same_file(const std::string& a, const std::string& b) {
-  struct stat x {}, y {};
-  return a == b || (::stat(a.c_str(), &x) == 0 && ::stat(b.c_str(), &y) == 0 && x.st_dev == y.st_dev &&
-                    x.st_ino == y.st_ino);
+  struct stat x {
+  }, y{};
+  return a == b || (::stat(a.c_str(), &x) == 0 && ::stat(b.c_str(), &y) == 0 &&
+                    x.st_dev == y.st_dev && x.st_ino == y.st_ino);
 }
 
 /// Whether `spec` names the address `socket` is bound to (whatever the socket type).
@@ -234,21 +248,24 @@ bool names_address(const ListenSpec& spec, const InheritedSocket& socket) {
   if (bound.ipv6) return false;
   in_addr want = resolve_ipv4(spec);
   in_addr have{};
-  if (bound.host.empty()) have.s_addr = htonl(INADDR_ANY);
-  else ::inet_pton(AF_INET, bound.host.c_str(), &have);
+  if (bound.host.empty())
+    have.s_addr = htonl(INADDR_ANY);
+  else
+    ::inet_pton(AF_INET, bound.host.c_str(), &have);
   return want.s_addr == have.s_addr;
 }
 
 /// The inherited socket `spec` names, taken out of `inherited`, or an empty fd.
-UniqueFd take_inherited(const ListenSpec& spec, std::vector<InheritedSocket>& inherited, std::string& name) {
+UniqueFd take_inherited(const ListenSpec& spec, std::vector<InheritedSocket>& inherited,
+                        std::string& name) {
   for (auto it = inherited.begin(); it != inherited.end(); ++it) {
     if (!names_address(spec, *it)) continue;
     int want = spec.is_stream() ? SOCK_STREAM : SOCK_DGRAM;
     if (it->type != want)
       throw UsageError("socket from systemd for " + quote(spec.describe()) + " is a " +
                        (it->type == SOCK_DGRAM ? "datagram" : "stream") + " socket, but " +
-                       (spec.kind == ListenSpec::Kind::kUnix ? "--path" : "--port") + " asks for a " +
-                       (want == SOCK_DGRAM ? "datagram" : "stream") + " one");
+                       (spec.kind == ListenSpec::Kind::kUnix ? "--path" : "--port") +
+                       " asks for a " + (want == SOCK_DGRAM ? "datagram" : "stream") + " one");
     name = it->name;
     UniqueFd fd = std::move(it->fd);
     inherited.erase(it);
@@ -259,8 +276,8 @@ UniqueFd take_inherited(const ListenSpec& spec, std::vector<InheritedSocket>& in
 
 }  // namespace
 
-Listeners Listeners::open(const std::vector<ListenSpec>& specs, int backlog, std::vector<InheritedSocket> inherited,
-                          mode_t path_mode) {
+Listeners Listeners::open(const std::vector<ListenSpec>& specs, int backlog,
+                          std::vector<InheritedSocket> inherited, mode_t path_mode) {
   Listeners set;
   set.listeners_.reserve(specs.size() + inherited.size());
   for (const auto& spec : specs) {
@@ -302,8 +319,8 @@ void Listeners::place_from_3() {
   int next = 3;
   for (auto& l : listeners_) {
     if (l.spec().pinned_fd && *l.spec().pinned_fd != next)
-      throw UsageError("--listen-fds places sockets at 3, 4, ...: " + quote(l.spec().describe()) + " cannot be at fd " +
-                       std::to_string(*l.spec().pinned_fd));
+      throw UsageError("--listen-fds places sockets at 3, 4, ...: " + quote(l.spec().describe()) +
+                       " cannot be at fd " + std::to_string(*l.spec().pinned_fd));
     targets.emplace_back(&l, next++);
   }
   place(targets);
@@ -343,7 +360,9 @@ Listeners Listeners::adopt(const std::vector<ListenSpec>& specs, int backlog,
     if (!spec) {
       // Not on our command line: a socket systemd passed that no --port names.
       UniqueFd probe(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3));
-      if (!probe) throw SysError("fcntl(F_DUPFD_CLOEXEC)", "socket " + s.key + " (fd " + std::to_string(s.fd) + ")");
+      if (!probe)
+        throw SysError("fcntl(F_DUPFD_CLOEXEC)",
+                       "socket " + s.key + " (fd " + std::to_string(s.fd) + ")");
       spec = describe_socket(std::move(probe), s.name).address;
     }
     set.listeners_.emplace_back(*spec, std::move(fd), s.name);

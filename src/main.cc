@@ -25,7 +25,8 @@ std::map<std::string, std::string> environment() {
   std::map<std::string, std::string> env;
   for (char** e = environ; *e; ++e) {
     std::string entry = *e;
-    if (auto eq = entry.find('='); eq != std::string::npos) env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+    if (auto eq = entry.find('='); eq != std::string::npos)
+      env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
   }
   return env;
 }
@@ -59,14 +60,16 @@ int main(int argc, char** argv) {
   try {
     starter::ensure_standard_fds();
     // The pre-flight of an upgrade in place (self_exec.h); not in --help.
-    if (argc == 2 && std::string_view(argv[1]) == starter::kUpgradeCheckOption) return starter::upgrade_check();
+    if (argc == 2 && std::string_view(argv[1]) == starter::kUpgradeCheckOption)
+      return starter::upgrade_check();
     // An upgrade in place: before anything reads the environment, so no worker sees it. Until
     // the state is taken over, whatever goes wrong (options this release no longer takes
     // included) goes back to the image before us (fall_back).
     std::optional<starter::Handoff> handoff = starter::take_handoff();
     if (handoff && handoff->exe) starter::arm_fallback(handoff->exe.get(), handoff->state);
-    return run(starter::parse_options(std::vector<std::string>(argv + 1, argv + argc), environment()),
-               std::move(handoff));
+    return run(
+        starter::parse_options(std::vector<std::string>(argv + 1, argv + argc), environment()),
+        std::move(handoff));
   } catch (const std::exception& e) {
     starter::fall_back(e.what());  // an upgrade in place going back to the image before us
     starter::log_line(e.what());

@@ -1,7 +1,7 @@
 #include "options.h"
 
-#include <boost/program_options.hpp>
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <cctype>
 #include <cstring>
 #include <initializer_list>
@@ -90,47 +90,55 @@ po::options_description describe_options() {
     ("path", po::value<std::vector<std::string>>()->composing()->value_name("PATH"),
      "path of a unix stream socket to listen on. Repeatable.")
     ("path-mode", po::value<std::string>()->value_name("MODE"),
-     with_default("permissions of the --path socket files, in octal, e.g. 0660", octal(defaults.path_mode) + ", as Perl").c_str())
+     with_default("permissions of the --path socket files, in octal, e.g. 0660",
+                  octal(defaults.path_mode) + ", as Perl").c_str())
     ("backlog", po::value<std::string>()->value_name("N"), "listen(2) backlog (default: SOMAXCONN)")
     ("listen-fds", po::bool_switch(),
      "also hand the sockets to workers the way systemd does (LISTEN_FDS, LISTEN_FDNAMES, "
      "LISTEN_PID; the sockets at fds 3, 4, ... in order), for servers that speak only that "
      "protocol")
     ("interval", po::value<std::string>()->value_name("SECONDS"),
-     with_default("seconds a new worker must stay alive to count as started, and between start attempts",
-                  whole_seconds(s.interval)).c_str())
+     with_default("seconds a new worker must stay alive to count as started, and between "
+                  "start attempts", whole_seconds(s.interval)).c_str())
     ("ready", po::value<std::string>()->value_name("MODE"),
      with_default("what makes a new generation count as started: 'interval' (it stayed alive for "
      "--interval, as Perl's start_server) or 'notify' (it sent READY=1 to the NOTIFY_SOCKET "
-     "it is given, as under systemd; sd_notify() from any library)", s.ready_notify ? "notify" : "interval").c_str())
+     "it is given, as under systemd; sd_notify() from any library)",
+                  s.ready_notify ? "notify" : "interval").c_str())
     ("ready-timeout", po::value<std::string>()->value_name("SECONDS"),
-     with_default("with --ready=notify, a generation not ready by then is killed and counts as failed",
-                  whole_seconds(s.ready_timeout)).c_str())
+     with_default("with --ready=notify, a generation not ready by then is killed and counts as "
+                  "failed", whole_seconds(s.ready_timeout)).c_str())
     ("drain-timeout", po::value<std::string>()->value_name("SECONDS"),
-     with_default("a worker still running this long after it was told to stop gets SIGKILL; 0 never",
-                  whole_seconds(s.drain_timeout)).c_str())
+     with_default("a worker still running this long after it was told to stop gets SIGKILL; "
+                  "0 never", whole_seconds(s.drain_timeout)).c_str())
     ("backoff-max", po::value<std::string>()->value_name("SECONDS"),
      with_default("failed starts in a row are retried after --interval, doubling up to this",
                   whole_seconds(s.backoff_max)).c_str())
     ("reload-retry", po::value<std::string>()->value_name("MODE"),
-     with_default("after a reload whose new generation failed: 'on' keeps starting new generations (after "
-     "--interval, backing off up to --backoff-max) until one is up, as Perl's start_server "
-     "does; 'off' keeps the serving generation until the next HUP", s.reload_retry ? "on" : "off").c_str())
+     with_default("after a reload whose new generation failed: 'on' keeps starting new "
+     "generations (after --interval, backing off up to --backoff-max) until one is up, as "
+     "Perl's start_server does; 'off' keeps the serving generation until the next HUP",
+                  s.reload_retry ? "on" : "off").c_str())
     ("signal-on-hup", po::value<std::string>()->value_name("SIGNAL"),
-     with_default("signal sent to the old generation once a new one has started", signal_name(s.signal_on_hup)).c_str())
+     with_default("signal sent to the old generation once a new one has started",
+                  signal_name(s.signal_on_hup)).c_str())
     ("signal-on-term", po::value<std::string>()->value_name("SIGNAL"),
-     with_default("signal sent to every worker when start_server gets SIGTERM", signal_name(s.signal_on_term)).c_str())
+     with_default("signal sent to every worker when start_server gets SIGTERM",
+                  signal_name(s.signal_on_term)).c_str())
     ("kill-old-delay", po::value<std::string>()->value_name("SECONDS"),
      with_default("seconds to wait after a new generation started before signalling the old one",
                   whole_seconds(s.kill_old_delay) + ", or " +
-                      whole_seconds(SupervisorSettings::kAutoRestartKillOldDelay) + " with --enable-auto-restart")
-         .c_str())
-    ("enable-auto-restart", po::bool_switch(), "start a new generation every --auto-restart-interval")
-    ("auto-restart-interval", po::value<std::string>()->value_name("SECONDS"), 
-     with_default("seconds between automatic restarts", whole_seconds(s.auto_restart_interval)).c_str())
+                      whole_seconds(SupervisorSettings::kAutoRestartKillOldDelay) +
+                      " with --enable-auto-restart").c_str())
+    ("enable-auto-restart", po::bool_switch(),
+     "start a new generation every --auto-restart-interval")
+    ("auto-restart-interval", po::value<std::string>()->value_name("SECONDS"),
+     with_default("seconds between automatic restarts",
+                  whole_seconds(s.auto_restart_interval)).c_str())
     ("pid-file", po::value<std::string>()->value_name("FILE"),
      "write start_server's pid here and hold a lock on it while running")
-    ("status-file", po::value<std::string>()->value_name("FILE"), "keep one GEN:PID line per live generation here")
+    ("status-file", po::value<std::string>()->value_name("FILE"),
+     "keep one GEN:PID line per live generation here")
     ("log-file", po::value<std::string>()->value_name("FILE"),
      "append the output of start_server and its workers to this file, or pipe it to a "
      "command given as '| command args'")
@@ -140,7 +148,8 @@ po::options_description describe_options() {
      with_default("what replaces a serving generation that died: 'serving' runs the release it was "
      "deployed from (the program and --dir with symlinks resolved, as a releases/N + current "
      "layout needs), 'latest' whatever the symlinks point to now; SIGHUP, --restart and "
-     "automatic restarts always take the latest", s.respawn_serving_release ? "serving" : "latest").c_str())
+     "automatic restarts always take the latest",
+                  s.respawn_serving_release ? "serving" : "latest").c_str())
     ("envdir", po::value<std::string>()->value_name("DIR"),
      "directory of files NAME whose first line sets NAME in the worker's environment; "
      "read again for every generation")
@@ -160,17 +169,20 @@ po::options_description describe_options() {
     ("json", po::bool_switch(),
      "with --status or --restart, print one JSON object on stdout (schema in the README and "
      "the STATUS section below)")
-    ("stop", po::bool_switch(), "ask the start_server of --pid-file to stop, and wait until it has")
+    ("stop", po::bool_switch(),
+     "ask the start_server of --pid-file to stop, and wait until it has")
     ("stop-timeout", po::value<std::string>()->value_name("SECONDS"),
-     with_default("seconds --stop waits at most; 0 waits for ever", whole_seconds(defaults.stop_timeout)).c_str())
+     with_default("seconds --stop waits at most; 0 waits for ever",
+                  whole_seconds(defaults.stop_timeout)).c_str())
     ("help", po::bool_switch(), "print this help and exit")
     ("version", po::bool_switch(), "print the version and exit");
   // clang-format on
   return desc;
 }
 
-constexpr int kStyle = (po::command_line_style::unix_style | po::command_line_style::allow_long_disguise) &
-                       ~po::command_line_style::allow_sticky;
+constexpr int kStyle =
+    (po::command_line_style::unix_style | po::command_line_style::allow_long_disguise) &
+    ~po::command_line_style::allow_sticky;
 
 bool takes_value(const po::options_description& desc, const std::string& token) {
   std::string name = token.substr(token.find_first_not_of('-'));
@@ -207,8 +219,9 @@ void keep_last_occurrence(po::parsed_options& parsed) {
   auto& opts = parsed.options;
   for (auto it = opts.begin(); it != opts.end();) {
     bool repeated_later = it->string_key != "port" && it->string_key != "path" &&
-                          std::any_of(std::next(it), opts.end(),
-                                      [&](const po::option& later) { return later.string_key == it->string_key; });
+                          std::any_of(std::next(it), opts.end(), [&](const po::option& later) {
+                            return later.string_key == it->string_key;
+                          });
     it = repeated_later ? opts.erase(it) : std::next(it);
   }
 }
@@ -217,18 +230,22 @@ void check_pinned_fds(const std::vector<ListenSpec>& listeners) {
   std::set<int> seen;
   for (const auto& spec : listeners)
     if (spec.pinned_fd && !seen.insert(*spec.pinned_fd).second)
-      throw UsageError("--port: file descriptor " + std::to_string(*spec.pinned_fd) + " is given twice");
+      throw UsageError("--port: file descriptor " + std::to_string(*spec.pinned_fd) +
+                       " is given twice");
 }
 
 /// The parsed words, read one option at a time. A bad value is a UsageError that names the
 /// option and quotes the value; numbers go through parse_integer (number.h).
 class OptionValues {
  public:
-  OptionValues(const po::variables_map& vm, const std::map<std::string, std::string>& env) : vm_(vm), env_(env) {}
+  OptionValues(const po::variables_map& vm, const std::map<std::string, std::string>& env)
+      : vm_(vm), env_(env) {}
 
   bool given(const char* name) const { return vm_.count(name) > 0; }
   bool flag(const char* name) const { return vm_[name].as<bool>(); }
-  std::string text(const char* name) const { return given(name) ? vm_[name].as<std::string>() : std::string(); }
+  std::string text(const char* name) const {
+    return given(name) ? vm_[name].as<std::string>() : std::string();
+  }
   std::vector<std::string> texts(const char* name) const {
     return given(name) ? vm_[name].as<std::vector<std::string>>() : std::vector<std::string>();
   }
@@ -265,18 +282,23 @@ class OptionValues {
     std::size_t index = 0;
     for (const char* c : choices) {
       if (value == c) return index;
-      expected += std::string(index == 0 ? "" : index + 1 == choices.size() ? " or " : ", ") + quote(c);
+      expected += std::string(index == 0                    ? ""
+                              : index + 1 == choices.size() ? " or "
+                                                            : ", ") +
+                  quote(c);
       ++index;
     }
-    throw UsageError("--" + std::string(name) + ": unknown value " + quote(value) + " (expected " + expected + ")");
+    throw UsageError("--" + std::string(name) + ": unknown value " + quote(value) + " (expected " +
+                     expected + ")");
   }
 
  private:
-  static int whole_number(const std::string& culprit, const std::string& value, int minimum, const char* what) {
+  static int whole_number(const std::string& culprit, const std::string& value, int minimum,
+                          const char* what) {
     std::optional<int> n = parse_integer<int>(value, minimum);
     if (!n)
-      throw UsageError(culprit + ": invalid value " + quote(value) + " (a whole number" + what + ", at least " +
-                       std::to_string(minimum) + ", expected)");
+      throw UsageError(culprit + ": invalid value " + quote(value) + " (a whole number" + what +
+                       ", at least " + std::to_string(minimum) + ", expected)");
     return *n;
   }
 
@@ -288,7 +310,8 @@ class OptionValues {
 
 /// Boost parses the option words. Its messages quote the word they are about, but write it as
 /// given: control characters are escaped here, as quote() would, so they stay one line.
-po::variables_map parse_words(const po::options_description& desc, const std::vector<std::string>& words) {
+po::variables_map parse_words(const po::options_description& desc,
+                              const std::vector<std::string>& words) {
   po::variables_map vm;
   try {
     po::parsed_options parsed = po::command_line_parser(words).options(desc).style(kStyle).run();
@@ -326,7 +349,8 @@ bool read_control_mode(const OptionValues& o, Config& config) {
   if (config.json && !o.flag("restart") && !o.flag("status"))
     throw UsageError("--json goes with --status or --restart");
   if (o.flag("status")) {
-    if (config.pid_file.empty()) throw UsageError("--status option requires --pid-file to be set as well");
+    if (config.pid_file.empty())
+      throw UsageError("--status option requires --pid-file to be set as well");
     config.mode = Config::Mode::kStatus;
     return true;
   }
@@ -337,12 +361,14 @@ bool read_control_mode(const OptionValues& o, Config& config) {
     return true;
   }
   if (o.flag("upgrade")) {
-    if (config.pid_file.empty()) throw UsageError("--upgrade option requires --pid-file to be set as well");
+    if (config.pid_file.empty())
+      throw UsageError("--upgrade option requires --pid-file to be set as well");
     config.mode = Config::Mode::kUpgrade;
     return true;
   }
   if (o.flag("stop")) {
-    if (config.pid_file.empty()) throw UsageError("--stop option requires --pid-file to be set as well");
+    if (config.pid_file.empty())
+      throw UsageError("--stop option requires --pid-file to be set as well");
     config.mode = Config::Mode::kStop;
     return true;
   }
@@ -367,7 +393,9 @@ void read_listeners(const OptionValues& o, Config& config) {
   if (o.given("path-mode")) {
     std::string mode = o.text("path-mode");
     std::optional<unsigned> value = parse_integer<unsigned>(mode, 0, 0777, 8);
-    if (!value) throw UsageError("--path-mode: invalid value " + quote(mode) + " (octal, 0 to 0777, expected)");
+    if (!value)
+      throw UsageError("--path-mode: invalid value " + quote(mode) +
+                       " (octal, 0 to 0777, expected)");
     config.path_mode = *value;
   }
   if (o.given("backlog")) {
@@ -436,7 +464,8 @@ std::string help_text() {
   return out.str();
 }
 
-Config parse_options(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+Config parse_options(const std::vector<std::string>& args,
+                     const std::map<std::string, std::string>& env) {
   const po::options_description desc = describe_options();
   Config config;
   std::vector<std::string> option_words;

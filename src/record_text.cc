@@ -17,12 +17,18 @@ std::string escape_field(std::string_view text) {
   std::string out;
   for (char ch : text) {
     auto c = static_cast<unsigned char>(ch);
-    if (c == '\\') out += "\\\\";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c < 0x20 || c == 0x7f) out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
-    else out += ch;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c < 0x20 || c == 0x7f)
+      out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+    else
+      out += ch;
   }
   return out;
 }
@@ -36,18 +42,28 @@ bool unescape_field(std::string_view text, std::string& out) {
     }
     if (++i >= text.size()) return false;
     switch (text[i]) {
-      case '\\': out += '\\'; break;
-      case 't': out += '\t'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
+      case '\\':
+        out += '\\';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
       case 'x': {
-        int hi = i + 2 < text.size() ? hex_digit(text[i + 1]) : -1, lo = hi < 0 ? -1 : hex_digit(text[i + 2]);
+        int hi = i + 2 < text.size() ? hex_digit(text[i + 1]) : -1,
+            lo = hi < 0 ? -1 : hex_digit(text[i + 2]);
         if (lo < 0) return false;
         out += static_cast<char>(hi * 16 + lo);
         i += 2;
         break;
       }
-      default: return false;
+      default:
+        return false;
     }
   }
   return true;

@@ -132,10 +132,12 @@ UniqueFd state_memfd(std::string_view text) {
   return fd;
 }
 
-std::variant<Preflight, std::string> Preflight::start(const std::string& path, std::string_view state,
+std::variant<Preflight, std::string> Preflight::start(const std::string& path,
+                                                      std::string_view state,
                                                       const SignalMask& mask) {
   // What execve would say, said before anything is forked.
-  if (::access(path.c_str(), X_OK) < 0) return "the new binary " + quote(path) + ": " + errno_text(errno);
+  if (::access(path.c_str(), X_OK) < 0)
+    return "the new binary " + quote(path) + ": " + errno_text(errno);
   UniqueFd memfd = state_memfd(state);
   Pipe output = Pipe::create();
   SpawnRequest request;
@@ -160,7 +162,8 @@ std::variant<Preflight, std::string> Preflight::start(const std::string& path, s
     while (::waitpid(result.pid, &status, 0) < 0 && errno == EINTR) {
     }
     p.pid_ = -1;
-    return "the new binary " + quote(path) + ": " + result.failed_step + ": " + errno_text(result.error);
+    return "the new binary " + quote(path) + ": " + result.failed_step + ": " +
+           errno_text(result.error);
   }
   return p;
 }
@@ -176,19 +179,24 @@ Preflight::~Preflight() {
 std::string Preflight::verdict(int wait_status) {
   pid_ = -1;  // reaped by the caller
   int flags = ::fcntl(output_.get(), F_GETFL);
-  if (flags >= 0) (void)::fcntl(output_.get(), F_SETFL, flags | O_NONBLOCK);  // a grandchild may hold it open
+  if (flags >= 0)
+    (void)::fcntl(output_.get(), F_SETFL, flags | O_NONBLOCK);  // a grandchild may hold it open
   std::string printed = read_all(output_.get(), "the pre-flight's output");
   output_.reset();
   std::string line = printed.substr(0, printed.find('\n'));
-  std::string refused = std::string(kUpgradeCheckLine.substr(0, kUpgradeCheckLine.rfind(' '))) + " refused ";
+  std::string refused =
+      std::string(kUpgradeCheckLine.substr(0, kUpgradeCheckLine.rfind(' '))) + " refused ";
   if (line.rfind(refused, 0) == 0)
-    return "the new binary " + quote(path_) + " refuses the state: " + escape_controls(line.substr(refused.size()));
+    return "the new binary " + quote(path_) +
+           " refuses the state: " + escape_controls(line.substr(refused.size()));
   bool ok = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
   if (ok && line.rfind(kUpgradeCheckLine, 0) == 0) return {};
-  std::string how = WIFEXITED(wait_status) ? "exited with status " + std::to_string(WEXITSTATUS(wait_status))
-                                           : "was killed by signal " + std::to_string(WTERMSIG(wait_status));
-  return "the new binary " + quote(path_) + " is not a start_server that can upgrade: " + kUpgradeCheckOption + " " +
-         how + (line.empty() ? " and printed nothing" : " and printed " + quote(line.substr(0, 80)));
+  std::string how = WIFEXITED(wait_status)
+                        ? "exited with status " + std::to_string(WEXITSTATUS(wait_status))
+                        : "was killed by signal " + std::to_string(WTERMSIG(wait_status));
+  return "the new binary " + quote(path_) +
+         " is not a start_server that can upgrade: " + kUpgradeCheckOption + " " + how +
+         (line.empty() ? " and printed nothing" : " and printed " + quote(line.substr(0, 80)));
 }
 
 int upgrade_check() {
@@ -209,11 +217,13 @@ int upgrade_check() {
     return refuse(std::string(kTestRefuseStateEnv) + "=preflight is set");
   auto state = parse_upgrade_state(handoff->state);
   if (auto* reason = std::get_if<std::string>(&state)) return refuse(*reason);
-  std::cout << kUpgradeCheckLine << " " << kUpgradeStateVersion << " " << STARTER_VERSION << std::endl;
+  std::cout << kUpgradeCheckLine << " " << kUpgradeStateVersion << " " << STARTER_VERSION
+            << std::endl;
   return 0;
 }
 
-std::string exec_image(const std::string& path, int exe_fd, std::string_view state, const std::vector<int>& keep) {
+std::string exec_image(const std::string& path, int exe_fd, std::string_view state,
+                       const std::vector<int>& keep) {
   std::vector<std::string> argv_strings;
   UniqueFd memfd;
   try {
@@ -223,18 +233,21 @@ std::string exec_image(const std::string& path, int exe_fd, std::string_view sta
     return e.what();
   }
   std::string handoff = std::to_string(memfd.get()) + "," + std::to_string(exe_fd);
-  std::vector<std::string> env_strings = environment_with(std::string(kUpgradeStateEnv) + "=" + handoff);
+  std::vector<std::string> env_strings =
+      environment_with(std::string(kUpgradeStateEnv) + "=" + handoff);
   std::vector<char*> argv = c_strings(argv_strings), envp = c_strings(env_strings);
   std::vector<int> fds = keep;
   fds.push_back(memfd.get());
-  for (int fd : fds) (void)::fcntl(fd, F_SETFD, 0);  // an fd that is not open fails the restore, which says so
+  for (int fd : fds)
+    (void)::fcntl(fd, F_SETFD, 0);  // an fd that is not open fails the restore, which says so
   if (path.empty())
     ::execveat(exe_fd, "", argv.data(), envp.data(), AT_EMPTY_PATH);
   else
     ::execve(path.c_str(), argv.data(), envp.data());
   int error = errno;
   for (int fd : fds) (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  if (path.empty()) return SysError("execveat", std::to_string(exe_fd), error).flag("AT_EMPTY_PATH").what();
+  if (path.empty())
+    return SysError("execveat", std::to_string(exe_fd), error).flag("AT_EMPTY_PATH").what();
   return SysError("execve", path, error).what();
 }
 
@@ -283,8 +296,8 @@ void arm_fallback(int exe_fd, std::string_view state) {
   f->memfd = state_memfd(with_refusal(state, "the new binary crashed before it took over"));
   (void)::fcntl(f->memfd.get(), F_SETFD, 0);
   f->argv_strings = own_argv();
-  f->env_strings = environment_with(std::string(kUpgradeStateEnv) + "=" + std::to_string(f->memfd.get()) + "," +
-                                    std::to_string(exe_fd));
+  f->env_strings = environment_with(std::string(kUpgradeStateEnv) + "=" +
+                                    std::to_string(f->memfd.get()) + "," + std::to_string(exe_fd));
   f->argv = c_strings(f->argv_strings);
   f->envp = c_strings(f->env_strings);
   fallback = f;
@@ -310,9 +323,9 @@ void fall_back(const std::string& reason) {
   try {
     UniqueFd memfd = state_memfd(text);
     keep_across_exec(*fallback, memfd.get());
-    std::vector<std::string> env_strings = environment_with(std::string(kUpgradeStateEnv) + "=" +
-                                                            std::to_string(memfd.get()) + "," +
-                                                            std::to_string(fallback->exe_fd));
+    std::vector<std::string> env_strings =
+        environment_with(std::string(kUpgradeStateEnv) + "=" + std::to_string(memfd.get()) + "," +
+                         std::to_string(fallback->exe_fd));
     std::vector<char*> envp = c_strings(env_strings);
     // The crash handler's memfd stays behind, or the old image would inherit it for ever.
     (void)::fcntl(fallback->memfd.get(), F_SETFD, FD_CLOEXEC);

@@ -86,7 +86,9 @@ class Preflight {
   static std::variant<Preflight, std::string> start(const std::string& path, std::string_view state,
                                                     const SignalMask& mask);
   Preflight(Preflight&& other) noexcept
-      : path_(std::move(other.path_)), pid_(std::exchange(other.pid_, -1)), output_(std::move(other.output_)) {}
+      : path_(std::move(other.path_)),
+        pid_(std::exchange(other.pid_, -1)),
+        output_(std::move(other.output_)) {}
   Preflight& operator=(Preflight&&) = delete;
   /// Kills and reaps a child not yet reaped (we are giving up on it).
   ~Preflight();
@@ -112,7 +114,8 @@ int upgrade_check();
 /// execve(path, our argv, our environment + kUpgradeStateEnv) (exe_fd >= 0 and path empty:
 /// execveat of that descriptor). Returns only when the exec failed: close-on-exec is
 /// set again on every descriptor and the reason returned, one line.
-std::string exec_image(const std::string& path, int exe_fd, std::string_view state, const std::vector<int>& keep);
+std::string exec_image(const std::string& path, int exe_fd, std::string_view state,
+                       const std::vector<int>& keep);
 
 /// The new image's way back, from take_handoff until it supervises: the crash signals
 /// (SEGV, BUS, ILL, FPE, ABRT) exec `exe_fd`, the image before us, again with `state` and a

@@ -7,9 +7,9 @@
 
 #include <cerrno>
 #include <climits>
-#include <set>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "daemon.h"
 #include "descendants.h"
@@ -27,8 +27,8 @@
 #include "status_detail.h"
 #include "supervisor.h"
 #include "systemd_notify.h"
-#include "worker_launch.h"
 #include "upgrade_state.h"
+#include "worker_launch.h"
 #include "worker_notify_socket.h"
 
 extern char** environ;
@@ -49,9 +49,10 @@ int poll_timeout(std::optional<TimePoint> deadline, TimePoint now) {
 void check_dir(const std::string& dir) {
   if (dir.empty()) return;
   struct stat st {};
-  int error = ::stat(dir.c_str(), &st) < 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR
-                                                    : ::access(dir.c_str(), X_OK) < 0 ? errno
-                                                                                      : 0;
+  int error = ::stat(dir.c_str(), &st) < 0      ? errno
+              : !S_ISDIR(st.st_mode)            ? ENOTDIR
+              : ::access(dir.c_str(), X_OK) < 0 ? errno
+                                                : 0;
   if (error) throw UsageError("--dir: " + quote(dir) + ": " + errno_text(error));
 }
 
@@ -128,7 +129,7 @@ class Server {
   std::optional<int> exit_code_;
   bool fatal_ = false;
   std::optional<DetailFile> detail_file_;  ///< PIDFILE.detail, with --pid-file
-  bool detail_inherited_ = false;  ///< an earlier image of this process wrote the detail file
+  bool detail_inherited_ = false;   ///< an earlier image of this process wrote the detail file
   std::optional<SelfImage> image_;  ///< where SIGUSR2 looks for the new binary, and the way back
   std::string image_error_;         ///< why there is no image_
   std::optional<Preflight> preflight_;
@@ -164,7 +165,8 @@ Server::Server(const Config& config, std::optional<UpgradeState> restored)
   if (!config.pid_file.empty()) PidFile::check_not_running(config.pid_file);
   if (!config.status_file.empty()) status_file_.emplace(config.status_file);
 
-  listeners_ = Listeners::open(config.listeners, config.backlog, take_systemd_sockets(), config.path_mode);
+  listeners_ =
+      Listeners::open(config.listeners, config.backlog, take_systemd_sockets(), config.path_mode);
   for (const auto& note : listeners_.take_notes()) log_line(note);
   if (config.listen_fds) listeners_.place_from_3();
   if (!config.log_file.empty()) {
@@ -253,7 +255,8 @@ UpgradeState Server::save() const {
     s.logger_pid = l.logger_pid;
   }
   s.envdir_names.assign(envdir_names_.begin(), envdir_names_.end());
-  for (const auto& [generation, n] : notify_) s.notify.push_back({generation, n.socket.fd(), n.socket.address()});
+  for (const auto& [generation, n] : notify_)
+    s.notify.push_back({generation, n.socket.fd(), n.socket.address()});
   s.supervisor = supervisor_.snapshot();
   return s;
 }
@@ -279,14 +282,16 @@ void Server::carry_out(const action::Preflight&) {
 void Server::check_preflight_timeout() {
   if (!preflight_ || Clock::now() < preflight_deadline_) return;
   preflight_.reset();  // killed and reaped
-  feed(event::PreflightDone{"the new binary " + quote(image_->path()) + " did not answer " + kUpgradeCheckOption +
-                            " within " + std::to_string(kPreflightTimeout.count()) + "s"});
+  feed(event::PreflightDone{"the new binary " + quote(image_->path()) + " did not answer " +
+                            kUpgradeCheckOption + " within " +
+                            std::to_string(kPreflightTimeout.count()) + "s"});
 }
 
 void Server::exec_upgrade() {
   UpgradeState state = save();
   write_detail();  // "in-progress", for whoever reads it while the exec runs
-  std::string failure = exec_image(image_->path(), image_->fd(), format_upgrade_state(state), state.fds());
+  std::string failure =
+      exec_image(image_->path(), image_->fd(), format_upgrade_state(state), state.fds());
   feed(event::UpgradeEnded{false, "cannot run the new binary: " + failure});
 }
 
@@ -324,9 +329,11 @@ int Server::run() {
     detail_file_.emplace(detail_path(config_.pid_file), detail_inherited_);
     detail_.pid = ::getpid();
     detail_.version = STARTER_VERSION;
-    detail_.started_ms = restored_ ? restored_->started_ms
-                                   : std::chrono::duration_cast<Millis>(Clock::now().time_since_epoch()).count();
-    for (const auto& entry : listeners_.port_entries()) detail_.listeners.push_back({entry.key, entry.fd});
+    detail_.started_ms =
+        restored_ ? restored_->started_ms
+                  : std::chrono::duration_cast<Millis>(Clock::now().time_since_epoch()).count();
+    for (const auto& entry : listeners_.port_entries())
+      detail_.listeners.push_back({entry.key, entry.fd});
     detail_.limits = limits_of(config_);
   }
   if (image_) detail_.image = image_->path();
@@ -476,7 +483,8 @@ void Server::on_child_exits(const std::vector<ChildExit>& exits) {
       // The pipe stays open (we hold its read end): start the command again on it, at most
       // once a second, so a command that cannot start does not make us fork in a loop.
       logger_restart_at_ = std::max(Clock::now(), logger_started_ + Seconds(1));
-      log_line("the --log-file command exited: " + describe_wait_status(exit.status) + "; starting it again");
+      log_line("the --log-file command exited: " + describe_wait_status(exit.status) +
+               "; starting it again");
       continue;
     }
     for (const auto& w : supervisor_.workers())
@@ -548,12 +556,13 @@ void Server::on_notifications(unsigned long generation) {
   for (const auto& m : messages) {
     if (!from_generation(m.sender, generation)) {
       if (!std::exchange(n.warned_foreign, true))
-        log_line("ignoring notifications to generation " + gen + " from pid " + std::to_string(m.sender) +
-                 ", which is not one of its processes");
+        log_line("ignoring notifications to generation " + gen + " from pid " +
+                 std::to_string(m.sender) + ", which is not one of its processes");
       continue;
     }
     if (m.malformed && !std::exchange(n.warned_malformed, true))
-      log_line("generation " + gen + " sent a malformed notification (oversized, binary, or a line without '='); "
+      log_line("generation " + gen +
+               " sent a malformed notification (oversized, binary, or a line without '='); "
                "using its well-formed lines only");
     if (auto status = m.get("STATUS")) feed(event::WorkerStatus{generation, *status});
     if (m.get("READY") == "1") feed(event::Ready{generation});
@@ -597,7 +606,8 @@ void Server::carry_out(const action::Spawn& a) {
         a.release ? *a.release : resolve_release(config_.command.front(), path, config_.dir);
     SpawnResult result = spawn_process(launch, mask_);
     if (notify_socket) notify_.emplace(a.generation, GenerationNotify{std::move(*notify_socket)});
-    std::string exec_error = result.error ? result.failed_step + ": " + errno_text(result.error) : std::string();
+    std::string exec_error =
+        result.error ? result.failed_step + ": " + errno_text(result.error) : std::string();
     feed(event::Spawned{a.generation, result.pid, exec_error, release});
   } catch (const std::exception& e) {  // fork or the notify socket failed, or memory ran out
     feed(event::SpawnFailed{a.generation, e.what()});
@@ -607,7 +617,8 @@ void Server::carry_out(const action::Spawn& a) {
 void Server::carry_out(const action::Signal& a) {
   // ESRCH: it exited and waits to be reaped; the SIGCHLD is on its way.
   if (::kill(a.pid, a.signo) < 0 && errno != ESRCH)
-    log_line("kill(" + std::to_string(a.pid) + ", " + signal_name(a.signo) + "): " + errno_text(errno));
+    log_line("kill(" + std::to_string(a.pid) + ", " + signal_name(a.signo) +
+             "): " + errno_text(errno));
 }
 
 void Server::carry_out(const action::WriteStatus& a) {
@@ -616,16 +627,21 @@ void Server::carry_out(const action::WriteStatus& a) {
     if (std::string degraded = status_file_->write(a.status); !degraded.empty())
       log_line("cannot replace the status file: " + degraded);
   } catch (const SysError& e) {
-    log_line(std::string("the status file is stale, it could be neither written nor removed: ") + e.what());
+    log_line(std::string("the status file is stale, it could be neither written nor removed: ") +
+             e.what());
   }
 }
 
 void Server::carry_out(const action::Notify& a) {
   switch (a.kind) {
-    case action::Notify::Kind::kReady: return notifier_.ready(a.status);
-    case action::Notify::Kind::kReloading: return notifier_.reloading(a.status);
-    case action::Notify::Kind::kStopping: return notifier_.stopping(a.status);
-    case action::Notify::Kind::kStatus: return notifier_.status(a.status);
+    case action::Notify::Kind::kReady:
+      return notifier_.ready(a.status);
+    case action::Notify::Kind::kReloading:
+      return notifier_.reloading(a.status);
+    case action::Notify::Kind::kStopping:
+      return notifier_.stopping(a.status);
+    case action::Notify::Kind::kStatus:
+      return notifier_.status(a.status);
   }
 }
 

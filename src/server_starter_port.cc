@@ -23,7 +23,8 @@ PortDecodeResult decode_server_starter_port(std::string_view value) {
   std::size_t start = 0;
   for (;;) {
     std::size_t end = value.find(';', start);
-    std::string_view entry = value.substr(start, end == std::string_view::npos ? value.npos : end - start);
+    std::string_view entry =
+        value.substr(start, end == std::string_view::npos ? value.npos : end - start);
     std::size_t eq = entry.rfind('=');
     if (entry.empty()) {
       result.error = "empty entry in " + quote(value);
@@ -34,7 +35,8 @@ PortDecodeResult decode_server_starter_port(std::string_view value) {
     } else {
       std::optional<int> fd = parse_integer<int>(entry.substr(eq + 1), 0);
       if (!fd)
-        result.error = "entry " + quote(entry) + " has a bad file descriptor " + quote(entry.substr(eq + 1));
+        result.error =
+            "entry " + quote(entry) + " has a bad file descriptor " + quote(entry.substr(eq + 1));
       else
         result.entries.push_back({std::string(entry.substr(0, eq)), *fd});
     }

@@ -13,7 +13,9 @@ namespace starter {
 
 namespace {
 
-std::string temp_path(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
+std::string temp_path(const std::string& path) {
+  return path + ".tmp." + std::to_string(::getpid());
+}
 
 /// Creates `path` with `content` by rename from a fresh temporary file. With `lock`, the new
 /// file is flock'ed before it becomes visible, and its descriptor is returned.
@@ -35,9 +37,10 @@ UniqueFd write_atomically(const std::string& path, std::string_view content, boo
 }
 
 bool same_file(int fd, const std::string& path) {
-  struct stat by_fd {}, by_path {};
-  return ::fstat(fd, &by_fd) == 0 && ::lstat(path.c_str(), &by_path) == 0 && by_fd.st_dev == by_path.st_dev &&
-         by_fd.st_ino == by_path.st_ino;
+  struct stat by_fd {
+  }, by_path{};
+  return ::fstat(fd, &by_fd) == 0 && ::lstat(path.c_str(), &by_path) == 0 &&
+         by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino;
 }
 
 }  // namespace
@@ -73,7 +76,8 @@ PidFile PidFile::adopt(std::string path, UniqueFd locked) {
 }
 
 PidFile::~PidFile() {
-  if (fd_ && same_file(fd_.get(), path_)) (void)::unlink(path_.c_str());  // exiting: nothing to do on failure
+  if (fd_ && same_file(fd_.get(), path_))
+    (void)::unlink(path_.c_str());  // exiting: nothing to do on failure
 }
 
 pid_t PidFile::read_pid(const std::string& path) {
@@ -131,7 +135,8 @@ std::string StatusFile::write(const StatusSnapshot& status) {
       failure += std::string("; ") + e.what();
     }
   }
-  if (::unlink(path_.c_str()) == 0 || errno == ENOENT) return failure + "; removed it, so that it names no dead process";
+  if (::unlink(path_.c_str()) == 0 || errno == ENOENT)
+    return failure + "; removed it, so that it names no dead process";
   throw SysError("unlink", path_).during("after " + failure);
 }
 

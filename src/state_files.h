@@ -77,7 +77,8 @@ class StatusFile {
 class DetailFile {
  public:
   /// `written`: an earlier image of this process wrote it (upgrade in place).
-  explicit DetailFile(std::string path, bool written = false) : path_(std::move(path)), written_(written) {}
+  explicit DetailFile(std::string path, bool written = false)
+      : path_(std::move(path)), written_(written) {}
   DetailFile(const DetailFile&) = delete;
   DetailFile& operator=(const DetailFile&) = delete;
   ~DetailFile();

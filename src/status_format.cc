@@ -19,8 +19,10 @@ namespace {
 /// One line, one ':' at most per line of ours (see the header).
 std::string one_line(std::string text) {
   for (char& c : text)
-    if (c == '\n' || c == '\r') c = ' ';
-    else if (c == ':') c = ';';
+    if (c == '\n' || c == '\r')
+      c = ' ';
+    else if (c == ':')
+      c = ';';
   return text;
 }
 
@@ -46,7 +48,8 @@ bool parse_pid(std::string_view text, pid_t& out) {
 
 std::string format_status(const StatusSnapshot& status) {
   std::string out;
-  for (const auto& g : status.live) out += std::to_string(g.generation) + ":" + std::to_string(g.pid) + "\n";
+  for (const auto& g : status.live)
+    out += std::to_string(g.generation) + ":" + std::to_string(g.pid) + "\n";
   if (status.starting)
     out += "starting:generation " + std::to_string(status.starting->generation) + " pid " +
            std::to_string(status.starting->pid) + "\n";
@@ -59,7 +62,8 @@ std::string format_status(const StatusSnapshot& status) {
   }
   for (const auto& note : status.notes) {
     std::size_t colon = note.find(':');
-    out += note.substr(0, colon + 1) + one_line(colon == std::string::npos ? "" : note.substr(colon + 1)) + "\n";
+    out += note.substr(0, colon + 1) +
+           one_line(colon == std::string::npos ? "" : note.substr(colon + 1)) + "\n";
   }
   return out;
 }
@@ -160,7 +164,8 @@ StatusSnapshot parse_status(std::string_view text) {
     if (name == "starting") {
       std::string_view rest;
       gen = generation_prefix(value, &rest);
-      if (gen && rest.substr(0, 4) == "pid " && parse_pid(rest.substr(4), pid)) status.starting = GenerationPid{gen, pid};
+      if (gen && rest.substr(0, 4) == "pid " && parse_pid(rest.substr(4), pid))
+        status.starting = GenerationPid{gen, pid};
     } else if (name == "reload-failed") {
       if ((gen = generation_prefix(value))) {
         status.failed_generation = gen;
@@ -172,8 +177,9 @@ StatusSnapshot parse_status(std::string_view text) {
       status.live.push_back({gen, pid});
     }
   }
-  std::sort(status.live.begin(), status.live.end(),
-            [](const GenerationPid& a, const GenerationPid& b) { return a.generation < b.generation; });
+  std::sort(
+      status.live.begin(), status.live.end(),
+      [](const GenerationPid& a, const GenerationPid& b) { return a.generation < b.generation; });
   return status;
 }
 

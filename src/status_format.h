@@ -43,10 +43,10 @@ struct GenerationPid {
 struct StatusSnapshot {
   std::vector<GenerationPid> live;  ///< increasing generation
   unsigned long failed_generation = 0;
-  std::string failure;  ///< why, "generation GEN ..."; empty: the last reload did not fail
+  std::string failure;    ///< why, "generation GEN ..."; empty: the last reload did not fail
   bool retrying = false;  ///< with a failure: start_server keeps trying new generations
   std::optional<GenerationPid> starting;  ///< on probation
-  std::vector<std::string> notes;  ///< "NAME:TEXT" lines; NAME never starts with a digit
+  std::vector<std::string> notes;         ///< "NAME:TEXT" lines; NAME never starts with a digit
   bool operator==(const StatusSnapshot&) const = default;
 };
 

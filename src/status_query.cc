@@ -21,7 +21,9 @@ namespace {
 
 using namespace std::chrono;
 
-long long ms_of(auto time_point) { return duration_cast<milliseconds>(time_point.time_since_epoch()).count(); }
+long long ms_of(auto time_point) {
+  return duration_cast<milliseconds>(time_point.time_since_epoch()).count();
+}
 
 /// The detail file of `pid`, or nullopt when it is absent, stale or not ours. Throws
 /// SysError when it exists but cannot be read (permissions).
@@ -67,7 +69,8 @@ int status(const Config& config) {
     return 1;
   }
   long long now = ms_of(steady_clock::now()), unix_now = ms_of(system_clock::now());
-  std::cout << (config.json ? status_json(*detail, now, unix_now) : status_table(*detail, now, unix_now))
+  std::cout << (config.json ? status_json(*detail, now, unix_now)
+                            : status_table(*detail, now, unix_now))
             << std::flush;
   return kControlOk;
 }

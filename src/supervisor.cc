@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "quote.h"
 #include "signal_names.h"
 
 namespace starter {
@@ -23,7 +24,8 @@ std::vector<Action> Supervisor::handle(const std::vector<Event>& events, TimePoi
   out_.clear();
   for (const auto& event : events) std::visit([&](const auto& e) { on(e, now); }, event);
   advance(now);
-  if (phase_ != Phase::kIdle && status_line() != last_status_) notify(action::Notify::Kind::kStatus);
+  if (phase_ != Phase::kIdle && status_line() != last_status_)
+    notify(action::Notify::Kind::kStatus);
   return std::move(out_);
 }
 
@@ -78,8 +80,8 @@ void Supervisor::on(const event::Reload&, TimePoint now) {
 
 void Supervisor::on(const event::Shutdown& e, TimePoint now) {
   if (phase_ == Phase::kStopping) {
-    log("received " + signal_name(e.signo) + " while stopping, still waiting for " + std::to_string(workers_.size()) +
-        " worker(s)");
+    log("received " + signal_name(e.signo) + " while stopping, still waiting for " +
+        std::to_string(workers_.size()) + " worker(s)");
     return;
   }
   phase_ = Phase::kStopping;
@@ -90,7 +92,8 @@ void Supervisor::on(const event::Shutdown& e, TimePoint now) {
   int signo = stop_signal_ = e.signo == SIGTERM ? settings_.signal_on_term : SIGTERM;
   std::string list;
   for (const auto& w : workers_) list += (list.empty() ? "" : ",") + std::to_string(w.pid);
-  log("received " + signal_name(e.signo) + ", sending " + signal_name(signo) + " to all workers:" + (list.empty() ? "none" : list));
+  log("received " + signal_name(e.signo) + ", sending " + signal_name(signo) +
+      " to all workers:" + (list.empty() ? "none" : list));
   notify(action::Notify::Kind::kStopping);
   for (auto& w : workers_)
     if (!w.killed) send(w, signo, now);
@@ -108,14 +111,16 @@ void Supervisor::on(const event::Spawned& e, TimePoint now) {
   fresh.respawn_of = std::exchange(respawn_of_, 0);
   workers_.push_back(fresh);
   starting_error_ = e.exec_error;
-  if (!e.exec_error.empty()) log("generation " + std::to_string(e.generation) + ": " + e.exec_error);
+  if (!e.exec_error.empty())
+    log("generation " + std::to_string(e.generation) + ": " + e.exec_error);
   log("starting new worker " + std::to_string(e.pid));
   if (fresh.respawn_of)
     log("generation " + std::to_string(e.generation) + " respawns " +
-        (settings_.respawn_serving_release ? "the release of generation " + std::to_string(fresh.respawn_of) +
-                                                 ", the last one serving: "
-                                           : std::string("the latest release (--respawn-release=latest): ")) +
-        (e.release.name.empty() ? "unknown" : e.release.name));
+        (settings_.respawn_serving_release
+             ? "the release of generation " + std::to_string(fresh.respawn_of) +
+                   ", the last one serving: "
+             : std::string("the latest release (--respawn-release=latest): ")) +
+        (e.release.name.empty() ? "unknown" : quote(e.release.name)));
   if (phase_ == Phase::kStopping) {  // a replacement whose spawn was queued behind the stop
     send(workers_.back(), stop_signal_, now);
     return;
@@ -145,7 +150,8 @@ void Supervisor::on(const event::ChildExited& e, TimePoint now) {
   Worker gone = *w;
   workers_.erase(workers_.begin() + (w - workers_.data()));
   std::string pid = std::to_string(gone.pid);
-  std::string how = "status:" + std::to_string(e.status) + " (" + describe_wait_status(e.status) + ")";
+  std::string how =
+      "status:" + std::to_string(e.status) + " (" + describe_wait_status(e.status) + ")";
   abandon_descendants(gone, now);
 
   if (phase_ == Phase::kStopping) {
@@ -157,9 +163,11 @@ void Supervisor::on(const event::ChildExited& e, TimePoint now) {
     case Role::kStarting: {
       probation_end_.reset();
       log("new worker " + pid + " seems to have failed to start, exit " + how);
-      std::string reason = starting_error_.empty() ? describe_wait_status(e.status) + " before it was up"
-                                                   : "could not be started (" + starting_error_ + ")";
-      start_failed(gone.generation, "generation " + std::to_string(gone.generation) + " " + reason, now);
+      std::string reason = starting_error_.empty()
+                               ? describe_wait_status(e.status) + " before it was up"
+                               : "could not be started (" + starting_error_ + ")";
+      start_failed(gone.generation, "generation " + std::to_string(gone.generation) + " " + reason,
+                   now);
       return;
     }
     case Role::kCurrent:
@@ -182,7 +190,12 @@ void Supervisor::on(const event::ChildExited& e, TimePoint now) {
       write_status();
       return;
     case Role::kFailed:
-      log("worker " + pid + " of failed generation " + std::to_string(gone.generation) + " exited, " + how);
+      if (gone.left_behind)
+        log("process " + pid + " left behind by generation " + std::to_string(gone.generation) +
+            " exited, " + how);
+      else
+        log("worker " + pid + " of failed generation " + std::to_string(gone.generation) +
+            " exited, " + how);
       return;
   }
 }
@@ -196,7 +209,8 @@ void Supervisor::on(const event::Adopted& e, TimePoint) {
 
 // A worker that daemonized: its first process exited 0 and what it started goes on serving.
 bool Supervisor::took_over_by_descendant(Worker& w, const event::ChildExited& e) {
-  if (w.descendants.empty() || !WIFEXITED(e.status) || WEXITSTATUS(e.status) != 0 || phase_ == Phase::kStopping)
+  if (w.descendants.empty() || !WIFEXITED(e.status) || WEXITSTATUS(e.status) != 0 ||
+      phase_ == Phase::kStopping)
     return false;
   pid_t next = w.descendants.front();
   w.descendants.erase(w.descendants.begin());
@@ -222,6 +236,7 @@ void Supervisor::abandon_descendants(const Worker& gone, TimePoint now) {
     left.generation = gone.generation;
     left.pid = pid;
     left.role = Role::kFailed;
+    left.left_behind = true;
     left.spawned = gone.spawned;
     workers_.push_back(left);
     send(workers_.back(), signo, now);
@@ -230,8 +245,12 @@ void Supervisor::abandon_descendants(const Worker& gone, TimePoint now) {
 
 void Supervisor::on(const event::Ready& e, TimePoint now) {
   Worker* w = find_generation(e.generation);
-  if (!settings_.ready_notify || !w || w->role != Role::kStarting) return;
-  log("generation " + std::to_string(e.generation) + " (pid " + std::to_string(w->pid) + ") is ready");
+  // Stopping: the worker was told to stop before it said it was ready; it must not bring
+  // back serving (and a respawn after it exits).
+  if (!settings_.ready_notify || phase_ == Phase::kStopping || !w || w->role != Role::kStarting)
+    return;
+  log("generation " + std::to_string(e.generation) + " (pid " + std::to_string(w->pid) +
+      ") is ready");
   promote(now);
 }
 
@@ -290,7 +309,8 @@ void Supervisor::spawn(TimePoint now, bool respawn) {
   }
   out_.push_back(std::move(spawn));
   // Every generation a reload starts (a retry too) is the reload --status reports.
-  if (phase_ == Phase::kReloading) last_reload_ = ReloadRecord{generation_, ReloadOutcome::kInProgress, {}, now};
+  if (phase_ == Phase::kReloading)
+    last_reload_ = ReloadRecord{generation_, ReloadOutcome::kInProgress, {}, now};
 }
 
 void Supervisor::begin_reload(TimePoint now) {
@@ -317,11 +337,12 @@ void Supervisor::promote(TimePoint now) {
   write_status();
   std::string old = pids(Role::kOld, /*unsignalled_only=*/true);
   if (old.empty() && phase_ == Phase::kStarting) {
-    log("worker " + std::to_string(fresh->pid) + " (generation " + std::to_string(fresh->generation) + ") is up");
+    log("worker " + std::to_string(fresh->pid) + " (generation " +
+        std::to_string(fresh->generation) + ") is up");
     return finish_reload(now);
   }
-  log("new worker is now running, sending " + signal_name(settings_.signal_on_hup) + " to old workers:" +
-      (old.empty() ? "none" : old));
+  log("new worker is now running, sending " + signal_name(settings_.signal_on_hup) +
+      " to old workers:" + (old.empty() ? "none" : old));
   if (!old.empty() && settings_.kill_old_delay.count() > 0) {
     log("sleeping " + duration_text(settings_.kill_old_delay) + " before killing old workers");
     phase_ = Phase::kRetiring;
@@ -377,9 +398,10 @@ void Supervisor::start_failed(unsigned long generation, const std::string& reaso
     failed_generation_ = generation;
     failure_ = reason;
     Worker* current = find(Role::kCurrent);
-    log("restart failed: " + reason + "; generation " + std::to_string(current->generation) + " (pid " +
-        std::to_string(current->pid) + ") keeps serving" +
-        (settings_.reload_retry ? ", retrying (--reload-retry=off makes a failed reload final)" : ""));
+    log("restart failed: " + reason + "; generation " + std::to_string(current->generation) +
+        " (pid " + std::to_string(current->pid) + ") keeps serving" +
+        (settings_.reload_retry ? ", retrying (--reload-retry=off makes a failed reload final)"
+                                : ""));
     last_restart_ = now;  // the next automatic restart is one interval away, not now
     if (!settings_.reload_retry) {
       write_status();
@@ -430,11 +452,14 @@ void Supervisor::exit_if_done() {
 void Supervisor::write_status() {
   StatusSnapshot snapshot;
   for (const auto& w : workers_)
-    if (w.role == Role::kCurrent || w.role == Role::kOld) snapshot.live.push_back({w.generation, w.pid});
-  std::sort(snapshot.live.begin(), snapshot.live.end(),
-            [](const GenerationPid& a, const GenerationPid& b) { return a.generation < b.generation; });
+    if (w.role == Role::kCurrent || w.role == Role::kOld)
+      snapshot.live.push_back({w.generation, w.pid});
+  std::sort(
+      snapshot.live.begin(), snapshot.live.end(),
+      [](const GenerationPid& a, const GenerationPid& b) { return a.generation < b.generation; });
   // Named so that `--restart` sees a reload already under way and waits for its own.
-  if (const Worker* w = find(Role::kStarting)) snapshot.starting = GenerationPid{w->generation, w->pid};
+  if (const Worker* w = find(Role::kStarting))
+    snapshot.starting = GenerationPid{w->generation, w->pid};
   if (!failure_.empty()) {
     snapshot.failed_generation = failed_generation_;
     snapshot.failure = failure_;
@@ -492,8 +517,8 @@ void Supervisor::describe(StatusDetail& out) const {
             [](const auto& a, const auto& b) { return a.generation < b.generation; });
   out.last_reload.reset();
   if (last_reload_)
-    out.last_reload = StatusDetail::Reload{last_reload_->generation, last_reload_->outcome, ms(last_reload_->at),
-                                           last_reload_->reason};
+    out.last_reload = StatusDetail::Reload{last_reload_->generation, last_reload_->outcome,
+                                           ms(last_reload_->at), last_reload_->reason};
   out.backoff.reset();
   if (respawn_at_) out.backoff = StatusDetail::Backoff{failures_, ms(*respawn_at_)};
 }
@@ -506,7 +531,8 @@ Supervisor::Worker* Supervisor::find(pid_t pid) {
 
 Supervisor::Worker* Supervisor::find_descendant(pid_t pid) {
   for (auto& w : workers_)
-    if (std::find(w.descendants.begin(), w.descendants.end(), pid) != w.descendants.end()) return &w;
+    if (std::find(w.descendants.begin(), w.descendants.end(), pid) != w.descendants.end())
+      return &w;
   return nullptr;
 }
 
@@ -523,14 +549,15 @@ Supervisor::Worker* Supervisor::find(Role role) {
 }
 
 std::size_t Supervisor::count(Role role) const {
-  return static_cast<std::size_t>(
-      std::count_if(workers_.begin(), workers_.end(), [&](const Worker& w) { return w.role == role; }));
+  return static_cast<std::size_t>(std::count_if(workers_.begin(), workers_.end(),
+                                                [&](const Worker& w) { return w.role == role; }));
 }
 
 std::string Supervisor::pids(Role role, bool unsignalled_only) const {
   std::string out;
   for (const auto& w : workers_)
-    if (w.role == role && (!unsignalled_only || !w.signalled)) out += (out.empty() ? "" : ",") + std::to_string(w.pid);
+    if (w.role == role && (!unsignalled_only || !w.signalled))
+      out += (out.empty() ? "" : ",") + std::to_string(w.pid);
   return out;
 }
 

@@ -42,9 +42,8 @@
 ///                any: a worker exiting 0 with processes it started still alive: they stand
 ///                for it; what any other worker left behind gets TERM and is awaited
 ///   Adopted      any                            joins its generation (signalled as it was)
-///   Ready        any, with --ready=notify       its generation on probation is up (promote).
-///                                               Not yet excluded in kStopping: a worker told to
-///                                               stop that sends READY=1 brings back kServing
+///   Ready        kStopping                      ignored: the worker was told to stop
+///                others, with --ready=notify    its generation on probation is up (promote)
 ///   WorkerStatus any                            kept; shown in the status line
 ///   Tick         kStarting, kReloading          probation over: promote; with --ready=notify:
 ///                                               SIGKILL, start failed. Retry due: spawn
@@ -95,8 +94,8 @@
 #include "release.h"
 #include "status_detail.h"
 #include "status_format.h"
-#include "upgrade_state.h"
 #include "supervisor_settings.h"
+#include "upgrade_state.h"
 
 namespace starter {
 
@@ -105,32 +104,54 @@ using TimePoint = Clock::time_point;
 
 namespace event {
 struct Start {};
-struct Reload {};                 ///< SIGHUP
-struct Shutdown { int signo; };   ///< SIGTERM, SIGINT or SIGQUIT
-struct Spawned {                  ///< the Spawn action's outcome
+struct Reload {};  ///< SIGHUP
+struct Shutdown {
+  int signo;
+};                ///< SIGTERM, SIGINT or SIGQUIT
+struct Spawned {  ///< the Spawn action's outcome
   unsigned long generation;
   pid_t pid;
-  std::string exec_error;         ///< not empty: the child could not exec and will exit
-  Release release{};              ///< what it runs
+  std::string exec_error;  ///< not empty: the child could not exec and will exit
+  Release release{};       ///< what it runs
 };
-struct SpawnFailed { unsigned long generation; std::string reason; };  ///< fork failed
-struct ChildExited { pid_t pid; int status; };
+struct SpawnFailed {
+  unsigned long generation;
+  std::string reason;
+};  ///< fork failed
+struct ChildExited {
+  pid_t pid;
+  int status;
+};
 /// A process of `generation` whose parent exited was reparented to us (we are a subreaper).
-struct Adopted { pid_t pid; unsigned long generation; };
-struct Ready { unsigned long generation; };                         ///< READY=1 from it
-struct WorkerStatus { unsigned long generation; std::string text; };  ///< STATUS= from it
-struct Tick {};                   ///< time passed (a deadline may be due)
-struct UpgradeRequested {};       ///< SIGUSR2: upgrade in place (self_exec.h)
+struct Adopted {
+  pid_t pid;
+  unsigned long generation;
+};
+struct Ready {
+  unsigned long generation;
+};  ///< READY=1 from it
+struct WorkerStatus {
+  unsigned long generation;
+  std::string text;
+};                           ///< STATUS= from it
+struct Tick {};              ///< time passed (a deadline may be due)
+struct UpgradeRequested {};  ///< SIGUSR2: upgrade in place (self_exec.h)
 /// The pre-flight's verdict on the new binary: empty, it can take over; else why not.
-struct PreflightDone { std::string refusal; };
+struct PreflightDone {
+  std::string refusal;
+};
 /// How the upgrade ended: the exec failed (in the old image), or, in the image that runs after
 /// it, the new image took over (ok) or the old one came back with the new one's refusal.
-struct UpgradeEnded { bool ok; std::string reason; };
+struct UpgradeEnded {
+  bool ok;
+  std::string reason;
+};
 }  // namespace event
 
-using Event = std::variant<event::Start, event::Reload, event::Shutdown, event::Spawned, event::SpawnFailed,
-                           event::ChildExited, event::Adopted, event::Ready, event::WorkerStatus, event::Tick,
-                           event::UpgradeRequested, event::PreflightDone, event::UpgradeEnded>;
+using Event =
+    std::variant<event::Start, event::Reload, event::Shutdown, event::Spawned, event::SpawnFailed,
+                 event::ChildExited, event::Adopted, event::Ready, event::WorkerStatus, event::Tick,
+                 event::UpgradeRequested, event::PreflightDone, event::UpgradeEnded>;
 
 namespace action {
 struct Spawn {
@@ -140,27 +161,36 @@ struct Spawn {
   std::optional<Release> release{};
   unsigned long release_of = 0;
 };
-struct Signal { pid_t pid; int signo; };
-struct WriteStatus { StatusSnapshot status; };
+struct Signal {
+  pid_t pid;
+  int signo;
+};
+struct WriteStatus {
+  StatusSnapshot status;
+};
 struct Notify {
   enum class Kind { kReady, kReloading, kStopping, kStatus };
   Kind kind;
   std::string status;  ///< the STATUS= line
 };
-struct Log { std::string text; };
-struct Exit { int code; };
+struct Log {
+  std::string text;
+};
+struct Exit {
+  int code;
+};
 struct Preflight {};    ///< run the new binary's --upgrade-check on a copy of the state
 struct ExecUpgrade {};  ///< exec the new binary with the state, once this turn's events are handled
 }  // namespace action
 
-using Action = std::variant<action::Spawn, action::Signal, action::WriteStatus, action::Notify, action::Log,
-                            action::Exit,
-                            action::Preflight, action::ExecUpgrade>;
+using Action = std::variant<action::Spawn, action::Signal, action::WriteStatus, action::Notify,
+                            action::Log, action::Exit, action::Preflight, action::ExecUpgrade>;
 
 class Supervisor {
  public:
   using Phase = SupervisorPhase;  ///< status_format.h, where the phases get their names
-  /// kFailed: not up in time and sent SIGKILL; only its exit is awaited.
+  /// kFailed: not up in time and sent SIGKILL, or left behind by a worker that died (see
+  /// left_behind); only its exit is awaited.
   enum class Role { kStarting, kCurrent, kOld, kFailed };
 
   struct Worker {
@@ -171,11 +201,12 @@ class Supervisor {
     bool signalled = false;
     std::optional<TimePoint> kill_at;  ///< when a signalled worker gets SIGKILL (--drain-timeout)
     bool killed = false;
-    int last_signal = 0;  ///< what it was sent, for processes of its adopted later
-    std::string status;  ///< its last STATUS= (--ready=notify)
+    int last_signal = 0;             ///< what it was sent, for processes of its adopted later
+    std::string status;              ///< its last STATUS= (--ready=notify)
     std::vector<pid_t> descendants;  ///< its processes adopted by us (event::Adopted)
     Release release;
     unsigned long respawn_of = 0;  ///< not 0: it respawns the release of this generation
+    bool left_behind = false;      ///< a process of a dead worker's generation, of any role
   };
 
   /// The last reload (SIGHUP, --restart, automatic restart): which generation, and how it went.
@@ -265,8 +296,8 @@ class Supervisor {
   std::optional<TimePoint> kill_old_at_;
   unsigned failures_ = 0;  ///< failed starts in a row, for the back-off
   bool reload_queued_ = false;
-  int stop_signal_ = SIGTERM;  ///< what the shutdown sends, for a worker spawned after it
-  bool spawning_ = false;  ///< a Spawn action is out and its outcome not yet back
+  int stop_signal_ = SIGTERM;   ///< what the shutdown sends, for a worker spawned after it
+  bool spawning_ = false;       ///< a Spawn action is out and its outcome not yet back
   std::string starting_error_;  ///< exec error of the generation on probation
   unsigned long failed_generation_ = 0;
   bool retrying_ = false;  ///< a failed reload is being retried (--reload-retry)

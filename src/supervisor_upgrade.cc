@@ -28,10 +28,14 @@ std::optional<TimePoint> at(const std::optional<MonotonicNs>& n) {
 
 const char* role_name(Supervisor::Role role) {
   switch (role) {
-    case Supervisor::Role::kStarting: return "starting";
-    case Supervisor::Role::kCurrent: return "current";
-    case Supervisor::Role::kOld: return "old";
-    case Supervisor::Role::kFailed: return "failed";
+    case Supervisor::Role::kStarting:
+      return "starting";
+    case Supervisor::Role::kCurrent:
+      return "current";
+    case Supervisor::Role::kOld:
+      return "old";
+    case Supervisor::Role::kFailed:
+      return "failed";
   }
   return "starting";
 }
@@ -44,15 +48,16 @@ Supervisor::Role role_of(const std::string& name) {
 }
 
 SupervisorPhase phase_of(const std::string& name) {
-  for (auto phase : {SupervisorPhase::kIdle, SupervisorPhase::kStarting, SupervisorPhase::kServing,
-                     SupervisorPhase::kReloading, SupervisorPhase::kRetiring, SupervisorPhase::kStopping})
+  for (auto phase :
+       {SupervisorPhase::kIdle, SupervisorPhase::kStarting, SupervisorPhase::kServing,
+        SupervisorPhase::kReloading, SupervisorPhase::kRetiring, SupervisorPhase::kStopping})
     if (name == phase_name(phase)) return phase;
   throw std::invalid_argument("unknown phase '" + name + "'");
 }
 
 UpgradeState::Worker saved(const Supervisor::Worker& w) {
-  return {w.generation, w.pid,         role_name(w.role), ns(w.spawned), w.signalled, ns(w.kill_at), w.killed,
-          w.last_signal, w.status,     w.descendants,     w.release,     w.respawn_of};
+  return {w.generation, w.pid,         role_name(w.role), ns(w.spawned), w.signalled, ns(w.kill_at),
+          w.killed,     w.last_signal, w.status,          w.descendants, w.release,   w.respawn_of};
 }
 
 Supervisor::Worker restored(const UpgradeState::Worker& s) {
@@ -75,8 +80,10 @@ Supervisor::Worker restored(const UpgradeState::Worker& s) {
 }  // namespace
 
 void Supervisor::on(const event::UpgradeRequested&, TimePoint now) {
-  if (phase_ == Phase::kIdle || phase_ == Phase::kStopping) return log("received USR2 while stopping, ignored");
-  if (upgrade_ != Upgrade::kNone) return log("received USR2 while an upgrade is under way, ignored");
+  if (phase_ == Phase::kIdle || phase_ == Phase::kStopping)
+    return log("received USR2 while stopping, ignored");
+  if (upgrade_ != Upgrade::kNone)
+    return log("received USR2 while an upgrade is under way, ignored");
   upgrade_ = Upgrade::kPreflight;
   ++upgrades_;
   upgrade_requested_ = now;
@@ -103,21 +110,21 @@ void Supervisor::end_upgrade(bool ok, const std::string& reason, TimePoint now) 
   upgrade_ = Upgrade::kNone;
   auto took = upgrade_requested_ ? now - *upgrade_requested_ : Clock::duration{};
   upgrade_requested_.reset();
-  last_upgrade_ = UpgradeRecord{upgrades_, ok ? ReloadOutcome::kOk : ReloadOutcome::kFailed, reason, now,
-                                std::chrono::duration_cast<std::chrono::microseconds>(took)};
+  last_upgrade_ = UpgradeRecord{upgrades_, ok ? ReloadOutcome::kOk : ReloadOutcome::kFailed, reason,
+                                now, std::chrono::duration_cast<std::chrono::microseconds>(took)};
   if (!ok) return log("upgrade failed: " + reason + "; carrying on as before");
   auto us = last_upgrade_->took.count();
-  log("upgraded in place to start_server " STARTER_VERSION " in " + std::to_string(us / 1000) + "." +
-      std::to_string(us / 100 % 10) + " ms");
+  log("upgraded in place to start_server " STARTER_VERSION " in " + std::to_string(us / 1000) +
+      "." + std::to_string(us / 100 % 10) + " ms");
 }
 
 void Supervisor::describe_upgrade(StatusDetail& out) const {
   out.last_upgrade.reset();
   if (!last_upgrade_) return;
   const auto& u = *last_upgrade_;
-  out.last_upgrade = StatusDetail::Upgrade{u.number, u.outcome,
-                                           std::chrono::duration_cast<Millis>(u.at.time_since_epoch()).count(),
-                                           u.took.count(), u.reason};
+  out.last_upgrade = StatusDetail::Upgrade{
+      u.number, u.outcome, std::chrono::duration_cast<Millis>(u.at.time_since_epoch()).count(),
+      u.took.count(), u.reason};
 }
 
 UpgradeState::Supervisor Supervisor::snapshot() const {
@@ -143,8 +150,8 @@ UpgradeState::Supervisor Supervisor::snapshot() const {
   for (const auto& w : workers_) s.workers.push_back(saved(w));
   if (died_serving_) s.died_serving = saved(*died_serving_);
   if (last_reload_)
-    s.last_reload = UpgradeState::Reload{last_reload_->generation, last_reload_->outcome, ns(last_reload_->at),
-                                         last_reload_->reason};
+    s.last_reload = UpgradeState::Reload{last_reload_->generation, last_reload_->outcome,
+                                         ns(last_reload_->at), last_reload_->reason};
   return s;
 }
 
@@ -173,14 +180,15 @@ void Supervisor::restore(const UpgradeState::Supervisor& s) {
   if (s.died_serving) died_serving_ = restored(*s.died_serving);
   last_reload_.reset();
   if (s.last_reload)
-    last_reload_ = ReloadRecord{s.last_reload->generation, s.last_reload->outcome, s.last_reload->reason,
-                                at(s.last_reload->at)};
+    last_reload_ = ReloadRecord{s.last_reload->generation, s.last_reload->outcome,
+                                s.last_reload->reason, at(s.last_reload->at)};
   // The state was saved at the exec: the upgrade is still under way until event::UpgradeEnded.
   spawning_ = false;
   upgrade_ = upgrade_requested_ ? Upgrade::kExec : Upgrade::kNone;
   last_upgrade_.reset();
   if (upgrade_requested_)
-    last_upgrade_ = UpgradeRecord{upgrades_, ReloadOutcome::kInProgress, {}, *upgrade_requested_, {}};
+    last_upgrade_ =
+        UpgradeRecord{upgrades_, ReloadOutcome::kInProgress, {}, *upgrade_requested_, {}};
 }
 
 }  // namespace starter

@@ -133,12 +133,15 @@ class RecordReader {
     for (std::string_view item : split_fields(*v, ',')) {
       int n = 0;
       auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
-      if (item.empty() || ec != std::errc() || ptr != item.data() + item.size() || n <= 0) bad(key, *v);
+      if (item.empty() || ec != std::errc() || ptr != item.data() + item.size() || n <= 0)
+        bad(key, *v);
       out.push_back(n);
     }
   }
 
-  [[noreturn]] void fail(const std::string& what) const { throw Refusal{std::string(name_) + ": " + what}; }
+  [[noreturn]] void fail(const std::string& what) const {
+    throw Refusal{std::string(name_) + ": " + what};
+  }
 
  private:
   const std::string* find(const char* key, bool required) const {
@@ -177,7 +180,8 @@ UpgradeState::Worker read_worker(const RecordReader& r) {
 }
 
 bool is_phase(std::string_view p) {
-  for (std::string_view known : {"idle", "starting", "serving", "reloading", "retiring", "stopping"})
+  for (std::string_view known :
+       {"idle", "starting", "serving", "reloading", "retiring", "stopping"})
     if (p == known) return true;
   return false;
 }
@@ -204,7 +208,8 @@ void read_supervisor(const RecordReader& r, UpgradeState::Supervisor& s) {
   r.time("upgrade_requested", s.upgrade_requested);
 }
 
-void read_record(std::string_view name, const RecordReader& r, UpgradeState& s, bool& saw_supervisor) {
+void read_record(std::string_view name, const RecordReader& r, UpgradeState& s,
+                 bool& saw_supervisor) {
   if (name == "image") {
     r.text("path", s.exe_path, true);
     r.fd("exe_fd", s.exe_fd, true);
@@ -253,9 +258,12 @@ void read_record(std::string_view name, const RecordReader& r, UpgradeState& s, 
     std::string outcome;
     r.number("generation", reload.generation, true);
     r.text("outcome", outcome, true);
-    if (outcome == "ok") reload.outcome = ReloadOutcome::kOk;
-    else if (outcome == "failed") reload.outcome = ReloadOutcome::kFailed;
-    else if (outcome != "in-progress") r.fail("bad outcome '" + escape_field(outcome) + "'");
+    if (outcome == "ok")
+      reload.outcome = ReloadOutcome::kOk;
+    else if (outcome == "failed")
+      reload.outcome = ReloadOutcome::kFailed;
+    else if (outcome != "in-progress")
+      r.fail("bad outcome '" + escape_field(outcome) + "'");
     r.time("at", reload.at);
     r.text("reason", reload.reason);
     s.supervisor.last_reload = std::move(reload);
@@ -296,7 +304,8 @@ std::string format_upgrade_state(const UpgradeState& s) {
         .number("dev", l.dev)
         .number("ino", l.ino)
         .number("flags", l.flags);
-  if (!s.pid_file.empty()) RecordWriter(out, "pidfile").text("path", s.pid_file).number("fd", s.pid_file_fd);
+  if (!s.pid_file.empty())
+    RecordWriter(out, "pidfile").text("path", s.pid_file).number("fd", s.pid_file_fd);
   if (!s.status_file.empty())
     RecordWriter(out, "statusfile").text("path", s.status_file).flag("written", s.status_written);
   RecordWriter(out, "detailfile").flag("written", s.detail_written);
@@ -306,7 +315,10 @@ std::string format_upgrade_state(const UpgradeState& s) {
       .number("logger_pid", s.logger_pid);
   for (const auto& name : s.envdir_names) RecordWriter(out, "envdir").text("name", name);
   for (const auto& n : s.notify)
-    RecordWriter(out, "notify").number("generation", n.generation).number("fd", n.fd).text("path", n.path);
+    RecordWriter(out, "notify")
+        .number("generation", n.generation)
+        .number("fd", n.fd)
+        .text("path", n.path);
   const auto& v = s.supervisor;
   RecordWriter(out, "supervisor")
       .text("phase", v.phase)
@@ -343,7 +355,8 @@ std::variant<UpgradeState, std::string> parse_upgrade_state(std::string_view tex
   std::size_t nl = text.find('\n');
   std::string_view first = text.substr(0, nl);
   if (first.substr(0, kMagic.size()) != kMagic)
-    return "not a start_server upgrade state (first line '" + escape_field(first.substr(0, 40)) + "')";
+    return "not a start_server upgrade state (first line '" + escape_field(first.substr(0, 40)) +
+           "')";
   unsigned version = 0;
   std::string_view number = first.substr(kMagic.size());
   auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), version);
@@ -359,7 +372,8 @@ std::variant<UpgradeState, std::string> parse_upgrade_state(std::string_view tex
   bool saw_image = false, saw_supervisor = false;
   for (unsigned line_number = 2; !text.empty(); ++line_number) {
     nl = text.find('\n');
-    if (nl == std::string_view::npos) return "line " + std::to_string(line_number) + ": cut short (no newline)";
+    if (nl == std::string_view::npos)
+      return "line " + std::to_string(line_number) + ": cut short (no newline)";
     std::string_view line = text.substr(0, nl);
     text.remove_prefix(nl + 1);
     if (line.empty()) continue;

@@ -75,7 +75,7 @@ struct UpgradeState {
     std::string name;        ///< systemd's FileDescriptorName; empty for one we bound
     bool owns_path = false;  ///< a --path socket file we created, removed at exit if still ours
     unsigned long long dev = 0, ino = 0;  ///< that file's identity
-    int flags = -1;          ///< F_GETFL at start, for Listeners::heal
+    int flags = -1;                       ///< F_GETFL at start, for Listeners::heal
     bool operator==(const Listener&) const = default;
   };
   struct Notify {

@@ -76,14 +76,15 @@ NotifySocket::NotifySocket(unsigned long generation)
   int one = 1;
   if (::setsockopt(fd_.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
     throw SysError("setsockopt", "").flag("SO_PASSCRED").during("notify socket");
-  std::string name = "start_server/" + std::to_string(::getpid()) + "/" + std::to_string(generation) + "/" +
-                     random_suffix();
+  std::string name = "start_server/" + std::to_string(::getpid()) + "/" +
+                     std::to_string(generation) + "/" + random_suffix();
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   // Abstract namespace: a leading NUL, nothing on disk to clean up.
   std::memcpy(addr.sun_path + 1, name.data(), name.size());
   auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
-  if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), len) < 0) throw SysError("bind", "@" + name);
+  if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), len) < 0)
+    throw SysError("bind", "@" + name);
   address_ = "@" + name;
 }
 
@@ -122,7 +123,8 @@ std::vector<NotifyMessage> NotifySocket::receive() {
       }
     }
     std::size_t size = static_cast<std::size_t>(n);
-    NotifyMessage message = parse_notify_message(std::string_view(buf, std::min(size, sizeof buf)), sender);
+    NotifyMessage message =
+        parse_notify_message(std::string_view(buf, std::min(size, sizeof buf)), sender);
     // As systemd does: a datagram too large to read whole is dropped whole, never acted on
     // from whatever part of it fitted.
     if (size > kMaxMessage || (msg.msg_flags & MSG_TRUNC)) {

@@ -20,7 +20,8 @@ namespace starter {
 struct NotifyMessage {
   pid_t sender = 0;  ///< 0: the sender's credentials were missing
   std::vector<std::pair<std::string, std::string>> fields;
-  bool malformed = false;  ///< over the size limit (then no fields at all), binary, or a line without '='
+  bool malformed =
+      false;  ///< over the size limit (then no fields at all), binary, or a line without '='
 
   /// The value of `name`, if the message has it.
   std::optional<std::string> get(const std::string& name) const;
@@ -35,7 +36,8 @@ class NotifySocket {
   /// Binds a fresh abstract socket for `generation`; throws SysError.
   explicit NotifySocket(unsigned long generation);
   /// The socket an earlier image of this process bound (upgrade in place).
-  NotifySocket(UniqueFd fd, std::string address) : fd_(std::move(fd)), address_(std::move(address)) {}
+  NotifySocket(UniqueFd fd, std::string address)
+      : fd_(std::move(fd)), address_(std::move(address)) {}
 
   int fd() const { return fd_.get(); }
   /// NOTIFY_SOCKET's value for the worker ("@…").

@@ -12,7 +12,6 @@ namespace server_starter {
 
 namespace {
 
-
 // The same wording for both variables, so a user who runs a worker by hand learns why.
 [[noreturn]] void throw_unset(const char* variable) {
   throw Error(std::string(variable) + " is not set (is this program running under start_server?)");

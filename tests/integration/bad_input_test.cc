@@ -22,8 +22,7 @@ namespace {
 
 // What every refused start must leave behind: nothing.
 void expect_refused(const TempDir& dir, const std::vector<std::string>& args,
-                    const std::string& culprit,
-                    const std::vector<std::string>& must_not_exist = {},
+                    const std::string& culprit, const std::vector<std::string>& must_not_exist = {},
                     const std::vector<std::string>& env = {}) {
   Cleanup cleanup;  // should a worker start after all, it does not outlive the test
   cleanup.watch_report(dir.report());
@@ -344,7 +343,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         std::pair{std::vector<std::string>{"--ready=a\nb"}, "--ready: unknown value 'a\\x0ab'"},
         std::pair{std::vector<std::string>{"--port=80\n80"}, "--port: invalid value '80\\x0a80'"},
-        std::pair{std::vector<std::string>{"--interval=1\n2"}, "--interval: invalid value '1\\x0a2'"},
+        std::pair{std::vector<std::string>{"--interval=1\n2"},
+                  "--interval: invalid value '1\\x0a2'"},
         std::pair{std::vector<std::string>{"--signal-on-term=TERM\nKILL"},
                   "--signal-on-term: unknown signal 'TERM\\x0aKILL'"},
         // Boost.Program_options' own messages: an unknown option, an ambiguous one with its
@@ -356,7 +356,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(BadInput, NewlineInKillOldDelayFromTheEnvironment) {
   TempDir dir;
-  expect_refused_with_files(dir, {}, "KILL_OLD_DELAY: invalid value '1\\x0a2'", {"KILL_OLD_DELAY=1\n2"});
+  expect_refused_with_files(dir, {}, "KILL_OLD_DELAY: invalid value '1\\x0a2'",
+                            {"KILL_OLD_DELAY=1\n2"});
 }
 
 TEST(BadInput, DaemonizeWithoutLogFile) {

@@ -465,7 +465,8 @@ TEST(FaultSigkill, RestartedOnTheSamePortsAndFilesAfterTheOrphansAreGone) {
   ASSERT_TRUE(up) << second.output();
   EXPECT_EQ(read_file(pid_file), std::to_string(second.pid()) + "\n");
   EXPECT_TRUE(wait_until([&] { return read_status_file(status) == Status{{1, up->pid}}; }));
-  EXPECT_EQ(count_of(second.output(), "removing stale socket file '" + sock + "'"), 1u) << second.output();
+  EXPECT_EQ(count_of(second.output(), "removing stale socket file '" + sock + "'"), 1u)
+      << second.output();
   EXPECT_EQ(request(addr), reply_of(1, up->pid));
   EXPECT_EQ(request(sock), reply_of(1, up->pid));
   second.signal(SIGTERM);

@@ -72,12 +72,15 @@ std::string exe_of(pid_t pid) {
 struct Installed {
   explicit Installed(const TempDir& dir, const std::vector<std::string>& options = {},
                      const std::vector<std::string>& env = {})
-      : binary(dir / "bin/start_server"), pid_file(dir / "pid"), status(dir / "status"), report(dir) {
+      : binary(dir / "bin/start_server"),
+        pid_file(dir / "pid"),
+        status(dir / "status"),
+        report(dir) {
     make_dir(dir / "bin");
     install_starter(binary);
     starter.emplace(dir,
-                    concat(concat({"--pid-file=" + pid_file, "--status-file=" + status, "--port=127.0.0.1:0",
-                                   "--interval=0"},
+                    concat(concat({"--pid-file=" + pid_file, "--status-file=" + status,
+                                   "--port=127.0.0.1:0", "--interval=0"},
                                   options),
                            worker_args(dir)),
                     env, std::vector<int>{}, binary);
@@ -127,7 +130,8 @@ TEST(Upgrade, ANewBinaryTakesOverWithTheSamePidSocketsAndWorkers) {
   ASSERT_INSTALLED(d);
   auto sockets = d.sockets();
   install_starter(d.binary);  // the package upgrade: the running image's file is gone
-  ASSERT_NE(exe_of(d.starter->pid()).find("(deleted)"), std::string::npos) << exe_of(d.starter->pid());
+  ASSERT_NE(exe_of(d.starter->pid()).find("(deleted)"), std::string::npos)
+      << exe_of(d.starter->pid());
 
   auto r = d.upgrade();
   EXPECT_EQ(r.status, 0) << r.text() << "\n" << d.starter->output();
@@ -138,12 +142,14 @@ TEST(Upgrade, ANewBinaryTakesOverWithTheSamePidSocketsAndWorkers) {
   EXPECT_EQ(count_of(d.starter->output(), "upgraded in place"), 1u) << d.starter->output();
 
   // The generation counter went across: the next reload starts generation 2, on the same socket.
-  auto restart = run_starter({"--restart", "--pid-file=" + d.pid_file, "--status-file=" + d.status}, 15s);
+  auto restart =
+      run_starter({"--restart", "--pid-file=" + d.pid_file, "--status-file=" + d.status}, 15s);
   EXPECT_EQ(restart.status, 0) << restart.text() << "\n" << d.starter->output();
   auto pid2 = d.report.wait_for_ready(2);
   ASSERT_TRUE(pid2) << d.starter->output();
   EXPECT_EQ(request(d.addr), reply_of(2, *pid2));
-  EXPECT_TRUE(wait_until([&] { return !process_alive(d.pid1); })) << "the restored supervisor retires generation 1";
+  EXPECT_TRUE(wait_until([&] { return !process_alive(d.pid1); }))
+      << "the restored supervisor retires generation 1";
 }
 
 TEST(Upgrade, TwiceInARowAndStopRemovesEverything) {
@@ -175,7 +181,8 @@ TEST(Upgrade, AQueuedReloadGoesAcross) {
   auto r = d.upgrade();
   EXPECT_EQ(r.status, 0) << r.text() << "\n" << d.starter->output();
   EXPECT_TRUE(d.report.wait_for_ready(3, 15s)) << d.starter->output();
-  EXPECT_TRUE(wait_until([&] { return read_status_file(d.status).size() == 1; }, 15s)) << d.starter->output();
+  EXPECT_TRUE(wait_until([&] { return read_status_file(d.status).size() == 1; }, 15s))
+      << d.starter->output();
 }
 
 void expect_refused(Installed& d, const std::string& reason_part) {

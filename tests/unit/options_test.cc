@@ -352,10 +352,12 @@ TEST(ParseOptions, NumbersAreWholeDecimalsInRange) {
   std::string what = usage_error({"--path-mode=1000", "/bin/prog"});
   EXPECT_NE(what.find("--path-mode: invalid value '1000'"), std::string::npos) << what;
   what = usage_error({"--backlog=-1", "/bin/prog"});
-  EXPECT_NE(what.find("--backlog: invalid value '-1' (a whole number, at least 0, expected)"), std::string::npos)
+  EXPECT_NE(what.find("--backlog: invalid value '-1' (a whole number, at least 0, expected)"),
+            std::string::npos)
       << what;
   what = usage_error({"--auto-restart-interval=0", "/bin/prog"});
-  EXPECT_NE(what.find("--auto-restart-interval: invalid value '0' (a whole number of seconds, at least 1, expected)"),
+  EXPECT_NE(what.find("--auto-restart-interval: invalid value '0' (a whole number of seconds, at "
+                      "least 1, expected)"),
             std::string::npos)
       << what;
 }

@@ -50,32 +50,39 @@ TEST(Preflight, AMissingBinaryIsRefusedBeforeAnythingIsForked) {
 TEST(Preflight, ANonExecutableFileIsRefused) {
   TempDir dir;
   write_file(dir / "start_server", "#!/bin/sh\n", 0644);
-  EXPECT_EQ(preflight(dir / "start_server"), "the new binary '" + dir / "start_server" + "': Permission denied");
+  EXPECT_EQ(preflight(dir / "start_server"),
+            "the new binary '" + dir / "start_server" + "': Permission denied");
 }
 
 TEST(Preflight, AFileTheKernelCannotRunIsRefused) {
   TempDir dir;
   write_file(dir / "start_server", "not a program\n", 0755);
-  EXPECT_EQ(preflight(dir / "start_server"),
-            "the new binary '" + dir / "start_server" + "': execve('" + dir / "start_server" + "'): Exec format error");
+  EXPECT_EQ(preflight(dir / "start_server"), "the new binary '" + dir / "start_server" +
+                                                 "': execve('" + dir / "start_server" +
+                                                 "'): Exec format error");
 }
 
 TEST(Preflight, AProgramThatIsNoStartServerIsRefused) {
   EXPECT_EQ(preflight("/bin/true"),
-            "the new binary '/bin/true' is not a start_server that can upgrade: --upgrade-check exited with status 0 "
+            "the new binary '/bin/true' is not a start_server that can upgrade: --upgrade-check "
+            "exited with status 0 "
             "and printed nothing");
   TempDir dir;
   write_file(dir / "perl", "#!/bin/sh\necho 'Unknown option: upgrade-check'\nexit 2\n", 0755);
-  EXPECT_EQ(preflight(dir / "perl"), "the new binary '" + dir / "perl" +
-                                         "' is not a start_server that can upgrade: --upgrade-check exited with "
-                                         "status 2 and printed 'Unknown option: upgrade-check'");
+  EXPECT_EQ(preflight(dir / "perl"),
+            "the new binary '" + dir / "perl" +
+                "' is not a start_server that can upgrade: --upgrade-check exited with "
+                "status 2 and printed 'Unknown option: upgrade-check'");
 }
 
 TEST(Preflight, ANewBinaryThatRefusesTheStateSaysWhy) {
   TempDir dir;
-  write_file(dir / "new", "#!/bin/sh\necho 'start_server-upgrade-check refused state version 1 is too old'\nexit 1\n",
-             0755);
-  EXPECT_EQ(preflight(dir / "new"), "the new binary '" + dir / "new" + "' refuses the state: state version 1 is too old");
+  write_file(
+      dir / "new",
+      "#!/bin/sh\necho 'start_server-upgrade-check refused state version 1 is too old'\nexit 1\n",
+      0755);
+  EXPECT_EQ(preflight(dir / "new"),
+            "the new binary '" + dir / "new" + "' refuses the state: state version 1 is too old");
 }
 
 // What the child is given: the state on the descriptor the variable names, and our stdout
@@ -117,7 +124,8 @@ TEST(Handoff, AMalformedVariableIsOneLine) {
 
 TEST(ExecImage, AFailedExecRestoresCloseOnExecAndSaysWhy) {
   Pipe pipe = Pipe::create();
-  std::string reason = exec_image("/nonexistent/start_server", -1, "start_server-state 1\n", {pipe.read.get()});
+  std::string reason =
+      exec_image("/nonexistent/start_server", -1, "start_server-state 1\n", {pipe.read.get()});
   EXPECT_EQ(reason, "execve('/nonexistent/start_server'): No such file or directory");
   EXPECT_EQ(::fcntl(pipe.read.get(), F_GETFD), FD_CLOEXEC);
 }

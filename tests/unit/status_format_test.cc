@@ -52,7 +52,8 @@ TEST(FormatStatus, StartingLine) {
 // ruby-server-starter reads the file as `readlines.map { split(':') }.to_h`, which raises
 // on a line with two colons; Perl's readers skip any line not matching /^(\d+):/.
 TEST(FormatStatus, LinesOfOursHaveExactlyOneColonAndNoLeadingDigit) {
-  StatusSnapshot s = snapshot({{1, 101}}, 2, "generation 2 could not be started (execve(/a:b): No such file)");
+  StatusSnapshot s =
+      snapshot({{1, 101}}, 2, "generation 2 could not be started (execve(/a:b): No such file)");
   s.starting = GenerationPid{3, 303};
   s.notes = {"limits:ready=notify a:b", "backoff:2 failed starts in a row"};
   std::string text = format_status(s);
@@ -81,7 +82,8 @@ TEST(ParseStatus, RoundTrip) {
       snapshot({}),
       snapshot({{1, 4242}}),
       snapshot({{1, 4242}, {2, 4250}, {10, 5000}}),
-      snapshot({{1, 101}}, 2, "generation 2 could not be started (execve(/srv/app) failed, No such file)"),
+      snapshot({{1, 101}}, 2,
+               "generation 2 could not be started (execve(/srv/app) failed, No such file)"),
       snapshot({}, 7, "generation 7 was not ready within 30s"),
       starting,
   };
@@ -107,7 +109,8 @@ TEST(ParseStatus, UnknownLinesAreSkipped) {
 
 // Found by fuzz_status: a pid above INT_MAX wrapped to a negative pid_t.
 TEST(ParseStatus, PidsBeyondPidTAreSkipped) {
-  StatusSnapshot s = parse_status("1:2147483648\n2:4294967295\n3:2147483647\nstarting:generation 4 pid 4294967296\n");
+  StatusSnapshot s = parse_status(
+      "1:2147483648\n2:4294967295\n3:2147483647\nstarting:generation 4 pid 4294967296\n");
   EXPECT_EQ(s.live, (std::vector<GenerationPid>{{3, 2147483647}}));
   EXPECT_FALSE(s.starting);
 }
@@ -187,8 +190,9 @@ TEST(ParseStatus, ReloadFailedLineAnywhere) {
 }
 
 TEST(ParseStatus, MalformedLinesOfOursAreSkipped) {
-  for (const std::string text : {"reload-failed:x:why\n", "reload-failed:\n", "reload-failed:generation x\n",
-                                 "starting:generation 2\n", "starting:generation 2 pid x\n", "starting:2:20\n"}) {
+  for (const std::string text :
+       {"reload-failed:x:why\n", "reload-failed:\n", "reload-failed:generation x\n",
+        "starting:generation 2\n", "starting:generation 2 pid x\n", "starting:2:20\n"}) {
     SCOPED_TRACE(text);
     StatusSnapshot s = parse_status(text);
     EXPECT_TRUE(s.live.empty());

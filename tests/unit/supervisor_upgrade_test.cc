@@ -105,7 +105,8 @@ TEST_F(SupervisorUpgrade, PreflightRefusedIsOneLogLineAndAFailedRecord) {
   Actions a = preflight_done(up + 1s + 30ms, "the new binary '/x': No such file or directory");
   EXPECT_EQ(execs(a), 0u);
   EXPECT_EQ(actions_of<action::Log>(a).size(), 1u);
-  EXPECT_TRUE(logged(a, "upgrade failed: the new binary '/x': No such file or directory; carrying on as before"));
+  EXPECT_TRUE(logged(
+      a, "upgrade failed: the new binary '/x': No such file or directory; carrying on as before"));
   auto r = record();
   EXPECT_EQ(r->outcome, ReloadOutcome::kFailed);
   EXPECT_EQ(r->reason, "the new binary '/x': No such file or directory");
@@ -134,7 +135,8 @@ TEST_F(SupervisorUpgrade, AFailedExecIsLogged) {
   TimePoint up = serve();
   usr2(up + 1s);
   preflight_done(up + 1s);
-  Actions a = ended(up + 1s + 2ms, false, "cannot run the new binary: execve('/x'): Exec format error");
+  Actions a =
+      ended(up + 1s + 2ms, false, "cannot run the new binary: execve('/x'): Exec format error");
   EXPECT_TRUE(logged(a, "upgrade failed: cannot run the new binary"));
   EXPECT_EQ(record()->outcome, ReloadOutcome::kFailed);
 }

@@ -20,7 +20,8 @@ UpgradeState sample() {
   s.exe_fd = 5;
   s.original_mask = {10, 12};
   s.started_ms = 81'000'000;
-  s.listeners = {{"8080", 3, "", false, 0, 0, 2}, {"/run/app dir/app.sock", 4, "", true, 2049, 131, 2}};
+  s.listeners = {{"8080", 3, "", false, 0, 0, 2},
+                 {"/run/app dir/app.sock", 4, "", true, 2049, 131, 2}};
   s.pid_file = "/run/app.pid";
   s.pid_file_fd = 7;
   s.status_file = "/run/app.status";
@@ -139,13 +140,15 @@ TEST(UpgradeState, ANewerVersionIsRefused) {
 
 TEST(UpgradeState, GarbageIsRefusedWithOneLineNamingIt) {
   EXPECT_EQ(refusal(""), "not a start_server upgrade state (first line '')");
-  EXPECT_EQ(refusal("#!/bin/sh\nexit 0\n"), "not a start_server upgrade state (first line '#!/bin/sh')");
+  EXPECT_EQ(refusal("#!/bin/sh\nexit 0\n"),
+            "not a start_server upgrade state (first line '#!/bin/sh')");
   EXPECT_EQ(refusal("start_server-state x\n"), "bad state version 'x'");
   EXPECT_EQ(refusal("start_server-state 0\n"), "bad state version '0'");
   EXPECT_EQ(refusal("start_server-state 1"), "the state has no records");
   EXPECT_EQ(refusal("start_server-state 1\nsupervisor\tphase=idle\tgeneration=0\n"),
             "the state has no image record");
-  EXPECT_EQ(refusal("start_server-state 1\nimage\tpath=/x\texe_fd=4\n"), "the state has no supervisor record");
+  EXPECT_EQ(refusal("start_server-state 1\nimage\tpath=/x\texe_fd=4\n"),
+            "the state has no supervisor record");
 
   std::string good = format_upgrade_state(sample());
   auto broken = [&](std::string_view from, std::string_view to) {
@@ -159,7 +162,8 @@ TEST(UpgradeState, GarbageIsRefusedWithOneLineNamingIt) {
   EXPECT_EQ(broken("\tpid=4250", ""), "line 12: worker: no pid");
   EXPECT_EQ(broken("role=current", "role=boss"), "line 12: worker: bad role 'boss'");
   EXPECT_EQ(broken("phase=reloading", "phase=dancing"), "line 11: supervisor: bad phase 'dancing'");
-  EXPECT_EQ(broken("reload_queued=1", "reload_queued=yes"), "line 11: supervisor: bad reload_queued 'yes'");
+  EXPECT_EQ(broken("reload_queued=1", "reload_queued=yes"),
+            "line 11: supervisor: bad reload_queued 'yes'");
   EXPECT_EQ(broken("probation_end=81291011000000", "probation_end=soon"),
             "line 11: supervisor: bad probation_end 'soon'");
   EXPECT_EQ(broken("\tspawned=81200000000000", "\tspawned=-"), "line 12: worker: bad spawned '-'");
