@@ -15,7 +15,7 @@
 namespace starter {
 
 struct Config {
-  enum class Mode { kRun, kRestart, kStop, kStatus, kHelp, kVersion };
+  enum class Mode { kRun, kRestart, kUpgrade, kStop, kStatus, kHelp, kVersion };
   Mode mode = Mode::kRun;
 
   std::vector<ListenSpec> listeners;  ///< every --port in order, then every --path

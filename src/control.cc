@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "error.h"
@@ -19,6 +20,7 @@
 #include "lock_holder.h"
 #include "log.h"
 #include "state_files.h"
+#include "status_detail.h"
 
 namespace starter {
 
@@ -188,6 +190,77 @@ int restart(const Config& config) {
                            reason);
     }
     // A dying start_server changes no file: look again at least every 100 ms.
+    watch.wait(
+        std::min(duration_cast<milliseconds>(deadline - now) + milliseconds(1), milliseconds(100)));
+  }
+}
+
+namespace {
+
+/// The daemon's detail file, if it is there and names `pid`.
+std::optional<StatusDetail> read_detail(const std::string& pid_file, pid_t pid) {
+  std::optional<StatusDetail> detail;
+  try {
+    detail = parse_detail(read_file(detail_path(pid_file)));
+  } catch (const SysError&) {
+    return std::nullopt;  // not written yet, or being replaced: looked at again
+  }
+  if (detail && detail->pid != pid) detail.reset();
+  return detail;
+}
+
+bool upgrade_under_way(const std::optional<StatusDetail>& d) {
+  return d && d->last_upgrade && d->last_upgrade->outcome == ReloadOutcome::kInProgress;
+}
+
+}  // namespace
+
+int upgrade(const Config& config) {
+  using namespace std::chrono;
+  pid_t pid = 0;
+  std::string refused;
+  if (int status = find_daemon(config.pid_file, pid, refused); status != kControlOk) return status;
+  auto deadline = steady_clock::now() + config.restart_timeout;
+  auto timed_out = [&](const std::string& what) {
+    log_line("upgrade timed out after " +
+             std::to_string(duration_cast<seconds>(config.restart_timeout).count()) + "s; " + what);
+    return kTimedOut;
+  };
+  StatusWatch watch(
+      detail_path(config.pid_file));  // before the signal, so that no change is missed
+  std::optional<StatusDetail> before = read_detail(config.pid_file, pid);
+  // One upgrade at a time: ours is asked for once the one under way (another caller's) ended.
+  for (; upgrade_under_way(before); before = read_detail(config.pid_file, pid)) {
+    if (steady_clock::now() >= deadline) return timed_out("an earlier upgrade is still under way");
+    watch.wait(milliseconds(100));
+  }
+  if (!before) {
+    log_line("start_server (pid " + std::to_string(pid) + ") keeps no " +
+             detail_path(config.pid_file) +
+             "; it is too old to upgrade in place, or still starting");
+    return kRestartFailed;
+  }
+  unsigned long last = before->last_upgrade ? before->last_upgrade->number : 0;
+  if (::kill(pid, SIGUSR2) < 0) {
+    log_line("failed to send SIGUSR2 to start_server (pid " + std::to_string(pid) +
+             "): " + errno_text(errno));
+    return kNotRunning;
+  }
+  for (;;) {
+    std::optional<StatusDetail> d = read_detail(config.pid_file, pid);
+    if (d && d->last_upgrade && d->last_upgrade->number > last && !upgrade_under_way(d)) {
+      if (d->last_upgrade->outcome == ReloadOutcome::kOk) return kControlOk;
+      log_line("upgrade failed: " + d->last_upgrade->reason + "; start_server (pid " +
+               std::to_string(pid) + ") goes on running " + d->version);
+      return kRestartFailed;
+    }
+    if (!PidFile::is_locked(config.pid_file)) {
+      log_line("start_server (pid " + std::to_string(pid) + ") exited during the upgrade");
+      return kNotRunning;
+    }
+    auto now = steady_clock::now();
+    if (now >= deadline)
+      return timed_out("start_server (pid " + std::to_string(pid) + ") has not said how it went");
     watch.wait(
         std::min(duration_cast<milliseconds>(deadline - now) + milliseconds(1), milliseconds(100)));
   }

@@ -1,5 +1,5 @@
 #pragma once
-/// The control modes: `start_server --restart` and `start_server --stop`, clients of a
+/// The control modes: `start_server --restart`, `--upgrade` and `--stop`, clients of a
 /// running start_server found through its pid file (and status file for --restart).
 
 #include <string>
@@ -24,6 +24,12 @@ std::string not_running_text(const std::string& pid_file);
 /// Sends SIGHUP and waits until a generation newer than the newest one before is the only
 /// one left. Never hangs: it returns a ControlStatus and prints one line on failure.
 int restart(const Config& config);
+
+/// Sends SIGUSR2 and waits until start_server says, in its detail file, how that upgrade in
+/// place went (self_exec.h): kControlOk once it runs the new binary; kRestartFailed with one
+/// line giving the reason when it carries on with the old one; --restart-timeout bounds the
+/// wait. An upgrade under way is waited for first: one at a time.
+int upgrade(const Config& config);
 
 /// Sends SIGTERM and waits until start_server has released its pid file (has exited), at
 /// most --stop-timeout.

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "error.h"
 
@@ -196,6 +197,23 @@ void Listener::heal(int backlog, std::vector<std::string>& problems) {
         " by a worker and cannot be set back: " + SysError("fcntl", name).flag("F_SETFL").what());
 }
 
+UpgradeState::Listener Listener::saved() const {
+  return {spec_.key(),
+          fd_.get(),
+          fd_name_,
+          owns_path_,
+          static_cast<unsigned long long>(dev_),
+          static_cast<unsigned long long>(ino_),
+          flags_};
+}
+
+void Listener::restore(const UpgradeState::Listener& saved) {
+  owns_path_ = saved.owns_path;
+  dev_ = static_cast<dev_t>(saved.dev);
+  ino_ = static_cast<ino_t>(saved.ino);
+  flags_ = saved.flags;
+}
+
 void Listener::move_to(int target) {
   if (fd_.get() == target) return;
   if (::dup3(fd_.get(), target, O_CLOEXEC) < 0)
@@ -324,6 +342,39 @@ void Listeners::place(const std::vector<std::pair<Listener*, int>>& targets) {
     }
     listener->move_to(target);
   }
+}
+
+Listeners Listeners::adopt(const std::vector<ListenSpec>& specs, int backlog,
+                           const std::vector<UpgradeState::Listener>& saved) {
+  Listeners set;
+  set.backlog_ = backlog;
+  std::vector<bool> used(specs.size(), false);
+  for (const auto& s : saved) {
+    UniqueFd fd(s.fd);
+    std::optional<ListenSpec> spec;
+    for (std::size_t i = 0; i < specs.size() && !spec; ++i)
+      if (!used[i] && specs[i].key() == s.key) {
+        used[i] = true;
+        spec = specs[i];
+      }
+    if (!spec) {
+      // Not on our command line: a socket systemd passed that no --port names.
+      UniqueFd probe(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3));
+      if (!probe)
+        throw SysError("fcntl(F_DUPFD_CLOEXEC)",
+                       "socket " + s.key + " (fd " + std::to_string(s.fd) + ")");
+      spec = describe_socket(std::move(probe), s.name).address;
+    }
+    set.listeners_.emplace_back(*spec, std::move(fd), s.name);
+    set.listeners_.back().restore(s);
+  }
+  return set;
+}
+
+std::vector<UpgradeState::Listener> Listeners::saved() const {
+  std::vector<UpgradeState::Listener> out;
+  for (const auto& l : listeners_) out.push_back(l.saved());
+  return out;
 }
 
 std::vector<PortEntry> Listeners::port_entries() const {

@@ -12,6 +12,7 @@
 #include "listen_spec.h"
 #include "server_starter_port.h"
 #include "socket_activation.h"
+#include "upgrade_state.h"
 
 namespace starter {
 
@@ -47,6 +48,9 @@ class Listener {
   void remember_flags();
   /// See Listeners::heal.
   void heal(int backlog, std::vector<std::string>& problems);
+  /// What an upgrade in place hands on (upgrade_state.h), and takes back.
+  UpgradeState::Listener saved() const;
+  void restore(const UpgradeState::Listener& saved);
 
  private:
   void remove_owned_path();
@@ -85,6 +89,13 @@ class Listeners {
   /// start. Returns one line per problem, saying what was done, for the caller to log.
   std::vector<std::string> heal();
 
+  /// The listeners an earlier image of this process opened (upgrade in place), at the same
+  /// descriptors: each is given the first spec of `specs` with its key, else the address it
+  /// is bound to. Takes ownership of the descriptors. Throws UsageError for a descriptor
+  /// that is not a socket.
+  static Listeners adopt(const std::vector<ListenSpec>& specs, int backlog,
+                         const std::vector<UpgradeState::Listener>& saved);
+  std::vector<UpgradeState::Listener> saved() const;
   /// SERVER_STARTER_PORT entries, in order.
   std::vector<PortEntry> port_entries() const;
   /// The descriptors a worker inherits.

@@ -43,6 +43,16 @@ LogTarget LogTarget::open(const std::string& spec, EnvMap env, const SignalMask&
   return target;
 }
 
+LogTarget LogTarget::adopt(const std::string& spec, EnvMap env, Saved saved) {
+  LogTarget target;
+  (void)is_pipe_spec(spec, &target.command_);
+  target.own_.reset(saved.own_fd);
+  target.reader_.reset(saved.reader_fd);
+  target.logger_pid_ = saved.logger_pid;
+  target.env_ = std::move(env);
+  return target;
+}
+
 void LogTarget::start_logger(const SignalMask& mask) {
   SpawnRequest request;
   request.argv = {"/bin/sh", "-c", command_};

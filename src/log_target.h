@@ -24,6 +24,17 @@ class LogTarget {
   /// environment, used for the pipe form only.
   static LogTarget open(const std::string& spec, EnvMap env, const SignalMask& mask);
 
+  /// What an upgrade in place hands on: stdout and stderr survive the exec by themselves.
+  struct Saved {
+    int own_fd = -1;     ///< -1: our lines go to stderr
+    int reader_fd = -1;  ///< -1: not the pipe form
+    pid_t logger_pid = -1;
+  };
+  Saved saved() const { return {own_.get(), reader_.get(), logger_pid_}; }
+  /// The target an earlier image of this process opened (stdout and stderr already point at
+  /// it); takes ownership of the descriptors in `saved`.
+  static LogTarget adopt(const std::string& spec, EnvMap env, Saved saved);
+
   /// dup2 onto stdout and stderr.
   void redirect_stdout_stderr();
   /// Where our own log lines go: the non-blocking description of the pipe, or stderr.

@@ -4,6 +4,7 @@
 // decides what a failure means (see error.h).
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "fd.h"
 #include "log.h"
 #include "options.h"
+#include "self_exec.h"
 #include "server.h"
 #include "status_query.h"
 
@@ -29,7 +31,7 @@ std::map<std::string, std::string> environment() {
   return env;
 }
 
-int run(const starter::Config& config) {
+int run(const starter::Config& config, std::optional<starter::Handoff> handoff) {
   using Mode = starter::Config::Mode;
   switch (config.mode) {
     case Mode::kHelp:
@@ -40,12 +42,14 @@ int run(const starter::Config& config) {
       return 0;
     case Mode::kRestart:
       return starter::restart(config);
+    case Mode::kUpgrade:
+      return starter::upgrade(config);
     case Mode::kStop:
       return starter::stop(config);
     case Mode::kStatus:
       return starter::status(config);
     case Mode::kRun:
-      return starter::run_server(config);
+      return starter::run_server(config, std::move(handoff));
   }
   return 1;
 }
@@ -55,9 +59,19 @@ int run(const starter::Config& config) {
 int main(int argc, char** argv) {
   try {
     starter::ensure_standard_fds();
+    // The pre-flight of an upgrade in place (self_exec.h); not in --help.
+    if (argc == 2 && std::string_view(argv[1]) == starter::kUpgradeCheckOption)
+      return starter::upgrade_check();
+    // An upgrade in place: before anything reads the environment, so no worker sees it. Until
+    // the state is taken over, whatever goes wrong (options this release no longer takes
+    // included) goes back to the image before us (fall_back).
+    std::optional<starter::Handoff> handoff = starter::take_handoff();
+    if (handoff && handoff->exe) starter::arm_fallback(handoff->exe.get(), handoff->state);
     return run(
-        starter::parse_options(std::vector<std::string>(argv + 1, argv + argc), environment()));
+        starter::parse_options(std::vector<std::string>(argv + 1, argv + argc), environment()),
+        std::move(handoff));
   } catch (const std::exception& e) {
+    starter::fall_back(e.what());  // an upgrade in place going back to the image before us
     starter::log_line(e.what());
   }
   return 1;

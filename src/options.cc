@@ -28,6 +28,7 @@ constexpr const char* kSynopsis =
     "Usage: start_server [options] [--] server-prog server-arg1 ...\n"
     "  or:  start_server --restart [--json] --pid-file=FILE --status-file=FILE\n"
     "  or:  start_server --status [--json] --pid-file=FILE\n"
+    "  or:  start_server --upgrade --pid-file=FILE\n"
     "  or:  start_server --stop --pid-file=FILE\n"
     "  or:  start_server --help | --version\n"
     "\n"
@@ -38,16 +39,19 @@ constexpr const char* kSynopsis =
     "Signals:\n"
     "  HUP        start a new generation; retire the old one once the new one is up\n"
     "  TERM       send --signal-on-term to every worker, and exit once they are gone\n"
-    "  INT, QUIT  the same as TERM, sending TERM\n";
+    "  INT, QUIT  the same as TERM, sending TERM\n"
+    "  USR2       upgrade in place: run the binary now at the path start_server was\n"
+    "             started from, keeping the pid, the sockets and every worker\n";
 
 constexpr const char* kEpilogue =
     "\n"
     "Exit status:\n"
-    "  0  after a shutdown by signal, and for a successful --restart or --stop\n"
+    "  0  after a shutdown by signal, and for a successful control mode\n"
     "  1  bad usage, or a setup failure\n"
-    "  2  --restart: the new generation failed\n"
-    "  3  --restart, --status, --stop: start_server is not running, or exited\n"
-    "  4  --restart, --stop: --restart-timeout or --stop-timeout passed\n"
+    "  2  --restart: the new generation failed; --upgrade: the new binary did not\n"
+    "     take over, and start_server goes on with the old one\n"
+    "  3  --restart, --upgrade, --status, --stop: start_server is not running, or exited\n"
+    "  4  --restart, --upgrade, --stop: --restart-timeout or --stop-timeout passed\n"
     "  5  --restart, --stop: the pid in the file is not the lock holder as seen from\n"
     "     here (another pid namespace): nothing was signalled\n"
     "\n"
@@ -152,9 +156,12 @@ po::options_description describe_options() {
     ("restart", po::bool_switch(),
      "ask the start_server of --pid-file to start a new generation, and wait until it serves "
      "alone (needs --pid-file and --status-file)")
-    ("restart-timeout", po::value<std::string>()->value_name("SECONDS"),
-     with_default("seconds --restart waits at most",
-                  whole_seconds(defaults.restart_timeout)).c_str())
+    ("restart-timeout", po::value<std::string>()->value_name("SECONDS"), 
+     with_default("seconds --restart and --upgrade wait at most", whole_seconds(defaults.restart_timeout)).c_str())
+    ("upgrade", po::bool_switch(),
+     "ask the start_server of --pid-file to upgrade in place (SIGUSR2): to run the binary now "
+     "at the path it was started from, keeping its pid, sockets and workers; wait until it "
+     "does, or says why it goes on with the old one")
     ("status", po::bool_switch(),
      "show the start_server of --pid-file: its pid and uptime, listeners, live generations "
      "with their state, age and release, the last reload and why it failed, any back-off, and "
@@ -331,8 +338,8 @@ bool read_info_mode(const OptionValues& o, Config& config) {
   return false;
 }
 
-/// --status, --restart and --stop, which talk to a running start_server: true when one of
-/// them is the mode (in that order), with what it needs checked.
+/// --status, --restart, --upgrade and --stop, which talk to a running start_server: true when
+/// one of them is the mode (in that order), with what it needs checked.
 bool read_control_mode(const OptionValues& o, Config& config) {
   config.pid_file = o.text("pid-file");
   config.status_file = o.text("status-file");
@@ -351,6 +358,12 @@ bool read_control_mode(const OptionValues& o, Config& config) {
     if (config.pid_file.empty() || config.status_file.empty())
       throw UsageError("--restart option requires --pid-file and --status-file to be set as well");
     config.mode = Config::Mode::kRestart;
+    return true;
+  }
+  if (o.flag("upgrade")) {
+    if (config.pid_file.empty())
+      throw UsageError("--upgrade option requires --pid-file to be set as well");
+    config.mode = Config::Mode::kUpgrade;
     return true;
   }
   if (o.flag("stop")) {

@@ -1,5 +1,6 @@
 #include "server.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include "status_detail.h"
 #include "supervisor.h"
 #include "systemd_notify.h"
+#include "upgrade_state.h"
 #include "worker_launch.h"
 #include "worker_notify_socket.h"
 
@@ -54,9 +56,13 @@ void check_dir(const std::string& dir) {
   if (error) throw UsageError("--dir: " + quote(dir) + ": " + errno_text(error));
 }
 
+/// How long the pre-flight of an upgrade may take: a new binary that hangs is refused.
+constexpr Seconds kPreflightTimeout{10};
+
 class Server {
  public:
-  explicit Server(const Config& config);
+  /// `restored`: the state an earlier image of this process handed over (self_exec.h).
+  Server(const Config& config, std::optional<UpgradeState> restored);
   int run();
 
  private:
@@ -71,6 +77,16 @@ class Server {
   void carry_out(const action::Notify& a);
   void carry_out(const action::Log& a) { log_line(a.text); }
   void carry_out(const action::Exit& a) { exit_code_ = a.code; }
+  void carry_out(const action::Preflight&);
+  void carry_out(const action::ExecUpgrade&) { exec_due_ = true; }
+  /// Takes over what `state` names instead of starting afresh; on failure goes back to the
+  /// image before us (fall_back), which carries on.
+  void take_over(const UpgradeState& state);
+  /// Everything an upgrade in place hands on.
+  UpgradeState save() const;
+  /// execs the new image; returns only when that failed.
+  void exec_upgrade();
+  void check_preflight_timeout();
   void on_signals();
   void on_child_exits(const std::vector<ChildExit>& exits);
   void on_notifications(unsigned long generation);
@@ -113,6 +129,13 @@ class Server {
   std::optional<int> exit_code_;
   bool fatal_ = false;
   std::optional<DetailFile> detail_file_;  ///< PIDFILE.detail, with --pid-file
+  bool detail_inherited_ = false;   ///< an earlier image of this process wrote the detail file
+  std::optional<SelfImage> image_;  ///< where SIGUSR2 looks for the new binary, and the way back
+  std::string image_error_;         ///< why there is no image_
+  std::optional<Preflight> preflight_;
+  TimePoint preflight_deadline_{};
+  bool exec_due_ = false;  ///< action::ExecUpgrade: once the events of this turn are handled
+  std::optional<UpgradeState> restored_;  ///< what this image took over, until run() begins
   StatusDetail detail_;
   std::string detail_written_;
 };
@@ -121,10 +144,19 @@ class Server {
 // behind first, then the sockets, the log and the pid file. The sockets come first of all our
 // descriptors, so that a pinned "=FD" can only take the place of one we inherited, never of
 // the log or the pid file's lock.
-Server::Server(const Config& config)
+// After an upgrade in place, everything was set up by an earlier image: take_over() adopts it.
+// The workers must get back the mask the first image started with, not the blocked one this
+// image inherited.
+Server::Server(const Config& config, std::optional<UpgradeState> restored)
     : config_(config),
-      mask_((cloexec_inherited_fds(), SignalMask::block_handled())),
+      mask_((cloexec_inherited_fds(), restored ? SignalMask::block_handled(restored->original_mask)
+                                               : SignalMask::block_handled())),
       supervisor_(config.supervisor) {
+  if (restored) {
+    take_over(*restored);
+    restored_ = std::move(restored);
+    return;
+  }
   if (!config.envdir.empty())
     for (const auto& [name, value] : read_envdir(config.envdir)) envdir_names_.insert(name);
   check_dir(config.dir);
@@ -158,6 +190,109 @@ Server::Server(const Config& config)
     if (!config.pid_file.empty()) pid_file_ = PidFile::create(config.pid_file);
   }
   become_subreaper();  // after --daemonize: fork(2) does not pass it on
+  try {
+    image_ = SelfImage::open();
+  } catch (const SysError& e) {
+    image_error_ = e.what();  // said when an upgrade is asked for
+  }
+}
+
+void Server::take_over(const UpgradeState& s) {
+  try {
+    // Test only: a new image that refuses the state, or crashes (the image that comes back
+    // never does either).
+    const char* refuse = ::getenv(kTestRefuseStateEnv);
+    if (s.refused.empty() && refuse && std::string_view(refuse) == "crash") ::raise(SIGSEGV);
+    if (s.refused.empty() && refuse && std::string_view(refuse) == "1")
+      throw std::runtime_error(std::string(kTestRefuseStateEnv) + "=1 is set");
+    image_.emplace(s.exe_path, UniqueFd(s.exe_fd));
+    listeners_ = Listeners::adopt(config_.listeners, config_.backlog, s.listeners);
+    if (!config_.log_file.empty()) {
+      log_ = LogTarget::adopt(config_.log_file, base_environment(config_, inherited_env_),
+                              {s.log_own_fd, s.log_reader_fd, s.logger_pid});
+      log_to(log_->own_fd());
+      logger_started_ = Clock::now();
+    }
+    if (!s.pid_file.empty()) pid_file_ = PidFile::adopt(s.pid_file, UniqueFd(s.pid_file_fd));
+    if (!s.status_file.empty()) status_file_.emplace(s.status_file, s.status_written);
+    detail_inherited_ = s.detail_written;
+    envdir_names_.insert(s.envdir_names.begin(), s.envdir_names.end());
+    for (const auto& n : s.notify)
+      notify_.emplace(n.generation, GenerationNotify{NotifySocket(UniqueFd(n.fd), n.path)});
+    supervisor_.restore(s.supervisor);
+    signals_.emplace(mask_.handled());
+    become_subreaper();
+  } catch (const std::exception& e) {
+    // Before any destructor runs: the pid file, the sockets and the workers go back as they
+    // were, to the image before us, which says why. When that image is us (it refused our
+    // own state back), there is nowhere to go: main() says why and we exit.
+    for (int fd : s.fds()) (void)::fcntl(fd, F_SETFD, 0);
+    fall_back(e.what());
+    throw;
+  }
+}
+
+UpgradeState Server::save() const {
+  UpgradeState s;
+  s.exe_path = image_->path();
+  s.exe_fd = image_->fd();
+  s.original_mask = mask_.original_signals();
+  s.started_ms = detail_.started_ms;
+  s.listeners = listeners_.saved();
+  if (pid_file_) {
+    s.pid_file = pid_file_->path();
+    s.pid_file_fd = pid_file_->fd();
+  }
+  if (status_file_) {
+    s.status_file = status_file_->path();
+    s.status_written = status_file_->written();
+  }
+  s.detail_written = detail_file_ && detail_file_->written();
+  if (log_) {
+    LogTarget::Saved l = log_->saved();
+    s.log_own_fd = l.own_fd;
+    s.log_reader_fd = l.reader_fd;
+    s.logger_pid = l.logger_pid;
+  }
+  s.envdir_names.assign(envdir_names_.begin(), envdir_names_.end());
+  for (const auto& [generation, n] : notify_)
+    s.notify.push_back({generation, n.socket.fd(), n.socket.address()});
+  s.supervisor = supervisor_.snapshot();
+  return s;
+}
+
+void Server::carry_out(const action::Preflight&) {
+  std::string refusal = image_ ? std::string() : "cannot upgrade in place: " + image_error_;
+  if (image_) {
+    try {
+      auto started = Preflight::start(image_->path(), format_upgrade_state(save()), mask_);
+      if (auto* p = std::get_if<Preflight>(&started)) {
+        preflight_.emplace(std::move(*p));
+        preflight_deadline_ = Clock::now() + kPreflightTimeout;
+        return;
+      }
+      refusal = std::get<std::string>(started);
+    } catch (const std::exception& e) {  // fork, a pipe or the memfd failed
+      refusal = e.what();
+    }
+  }
+  feed(event::PreflightDone{refusal});
+}
+
+void Server::check_preflight_timeout() {
+  if (!preflight_ || Clock::now() < preflight_deadline_) return;
+  preflight_.reset();  // killed and reaped
+  feed(event::PreflightDone{"the new binary " + quote(image_->path()) + " did not answer " +
+                            kUpgradeCheckOption + " within " +
+                            std::to_string(kPreflightTimeout.count()) + "s"});
+}
+
+void Server::exec_upgrade() {
+  UpgradeState state = save();
+  write_detail();  // "in-progress", for whoever reads it while the exec runs
+  std::string failure =
+      exec_image(image_->path(), image_->fd(), format_upgrade_state(state), state.fds());
+  feed(event::UpgradeEnded{false, "cannot run the new binary: " + failure});
 }
 
 StatusDetail::Limits limits_of(const Config& c) {
@@ -191,17 +326,34 @@ void Server::write_detail() {
 int Server::run() {
   if (!config_.pid_file.empty()) {
     // Here, after --daemonize: the pid in it is the daemon's.
-    detail_file_.emplace(detail_path(config_.pid_file));
+    detail_file_.emplace(detail_path(config_.pid_file), detail_inherited_);
     detail_.pid = ::getpid();
     detail_.version = STARTER_VERSION;
     detail_.started_ms =
-        std::chrono::duration_cast<Millis>(Clock::now().time_since_epoch()).count();
+        restored_ ? restored_->started_ms
+                  : std::chrono::duration_cast<Millis>(Clock::now().time_since_epoch()).count();
     for (const auto& entry : listeners_.port_entries())
       detail_.listeners.push_back({entry.key, entry.fd});
     detail_.limits = limits_of(config_);
   }
+  if (image_) detail_.image = image_->path();
   ping_watchdog();
-  feed(event::Start{});
+  if (restored_) {
+    // Supervising from here on: a crash now is ours, not the upgrade's.
+    disarm_fallback();
+    // The way back of the next upgrade is this image, not the one we replaced.
+    if (restored_->refused.empty()) {
+      try {
+        image_ = SelfImage::open(image_->path());
+      } catch (const SysError& e) {
+        log_line(std::string("keeping the image before this upgrade as the way back: ") + e.what());
+      }
+    }
+    feed(event::UpgradeEnded{restored_->refused.empty(), restored_->refused});
+    restored_.reset();
+  } else {
+    feed(event::Start{});
+  }
   while (!exit_code_) {
     try {
       turn();
@@ -215,14 +367,20 @@ int Server::run() {
 void Server::turn() {
   // Whatever was received is handled before any deadline is judged (Supervisor::handle): a
   // READY=1 sent in time counts even when we were not scheduled until after the timeout.
-  while (!pending_.empty() && !exit_code_) {
-    std::vector<Event> batch = std::move(pending_);
-    pending_.clear();
-    std::vector<Action> actions = supervisor_.handle(batch, Clock::now());
-    // Before the status file changes: whoever sees it change (--restart) and then asks
-    // --status finds the same state there.
-    write_detail();
-    execute(std::move(actions));
+  for (;;) {
+    while (!pending_.empty() && !exit_code_) {
+      std::vector<Event> batch = std::move(pending_);
+      pending_.clear();
+      std::vector<Action> actions = supervisor_.handle(batch, Clock::now());
+      // Before the status file changes: whoever sees it change (--restart) and then asks
+      // --status finds the same state there.
+      write_detail();
+      execute(std::move(actions));
+    }
+    // The exec waits until every event is handled (a Spawn's outcome included), so the state
+    // it hands on is whole; it returns only when it failed, with an event saying why.
+    if (exit_code_ || !std::exchange(exec_due_, false)) break;
+    exec_upgrade();
   }
   if (exit_code_) return;
   prune_notify_sockets();
@@ -235,6 +393,7 @@ void Server::turn() {
   };
   if (watchdog_period_) consider(next_watchdog_);
   consider(logger_restart_at_);
+  if (preflight_) consider(preflight_deadline_);
   std::vector<pollfd> fds{{signals_->fd(), POLLIN, 0}};
   std::vector<unsigned long> generations{0};
   for (const auto& [generation, n] : notify_) {
@@ -247,6 +406,7 @@ void Server::turn() {
     if (fds[i].revents & POLLIN) on_notifications(generations[i]);
   if (rc > 0 && (fds[0].revents & POLLIN)) on_signals();
   restart_logger_if_due();
+  check_preflight_timeout();
   feed(event::Tick{});
   ping_watchdog();
 }
@@ -297,9 +457,11 @@ void Server::on_signals() {
       case SIGQUIT:
         feed(event::Shutdown{signo});
         break;
-      case SIGUSR1:
       case SIGUSR2:
-        // Perl dies on these and orphans its workers; ignoring them is the safe choice.
+        feed(event::UpgradeRequested{});
+        break;
+      case SIGUSR1:
+        // Perl dies on it and orphans its workers; ignoring it is the safe choice.
         log_line(std::string("received ") + signal_name(signo) + ", ignored");
         break;
       default:
@@ -312,6 +474,11 @@ void Server::on_child_exits(const std::vector<ChildExit>& exits) {
   std::vector<Event> exited;
   std::optional<unsigned long> exited_generation;
   for (const auto& exit : exits) {
+    if (preflight_ && exit.pid == preflight_->pid()) {
+      feed(event::PreflightDone{preflight_->verdict(exit.status)});
+      preflight_.reset();
+      continue;
+    }
     if (log_ && exit.pid == log_->logger_pid()) {
       // The pipe stays open (we hold its read end): start the command again on it, at most
       // once a second, so a command that cannot start does not make us fork in a loop.
@@ -480,8 +647,18 @@ void Server::carry_out(const action::Notify& a) {
 
 }  // namespace
 
-int run_server(const Config& config) {
-  Server server(config);
+int run_server(const Config& config, std::optional<Handoff> handoff) {
+  std::optional<UpgradeState> restored;
+  if (handoff) {
+    auto parsed = parse_upgrade_state(handoff->state);
+    if (auto* reason = std::get_if<std::string>(&parsed)) {
+      fall_back("the upgrade state: " + *reason);  // nothing was touched yet
+      throw UsageError("the upgrade state: " + *reason);
+    }
+    restored = std::move(std::get<UpgradeState>(parsed));
+    (void)handoff->exe.release();  // named in the state too: take_over owns it
+  }
+  Server server(config, std::move(restored));
   return server.run();
 }
 

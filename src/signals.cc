@@ -30,6 +30,20 @@ SignalMask SignalMask::block_handled() {
   return mask;
 }
 
+SignalMask SignalMask::block_handled(const std::vector<int>& original) {
+  SignalMask mask = block_handled();
+  sigemptyset(&mask.original_);
+  for (int signo : original) sigaddset(&mask.original_, signo);
+  return mask;
+}
+
+std::vector<int> SignalMask::original_signals() const {
+  std::vector<int> out;
+  for (int signo = 1; signo < NSIG; ++signo)
+    if (sigismember(&original_, signo) == 1) out.push_back(signo);
+  return out;
+}
+
 void SignalMask::restore_in_child() const {
   // Every disposition back to the default, whatever we were started with: a worker that
   // inherits an ignored TERM never leaves when --signal-on-hup or a stop asks it to.

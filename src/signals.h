@@ -17,6 +17,11 @@ class SignalMask {
   /// Blocks HUP, TERM, INT, QUIT, CHLD, USR1, USR2, ALRM and ignores SIGPIPE. Must run before
   /// any child exists, or a signal sent between fork and the child's restore could be lost.
   static SignalMask block_handled();
+  /// The same, after an upgrade in place: this image inherited the handled set blocked, so
+  /// the mask workers get back is the one the first image started with, `original`.
+  static SignalMask block_handled(const std::vector<int>& original);
+  /// The signals blocked before block_handled, by number.
+  std::vector<int> original_signals() const;
 
   /// Async-signal-safe: restores the original mask and sets every disposition to the default
   /// (call in a child before exec, or the worker starts with HUP and TERM blocked, or with

@@ -15,7 +15,7 @@ namespace starter {
 namespace {
 
 struct ChildFailure {
-  int step;  // 1: chdir, 2: execve, 3: dup2 of stdin
+  int step;  // 1: chdir, 2: execve, 3: dup2 of stdin, 4: dup2 of stdout
   int error;
 };
 
@@ -73,6 +73,8 @@ SpawnResult spawn_process(const SpawnRequest& request, const SignalMask& mask) {
     if (request.listen_pid) write_pid(envp[env.size() - 1] + kListenPidLength, ::getpid());
     if (request.stdin_fd >= 0 && ::dup2(request.stdin_fd, STDIN_FILENO) < 0)
       fail_in_child(report.write.get(), 3, errno);
+    if (request.stdout_fd >= 0 && ::dup2(request.stdout_fd, STDOUT_FILENO) < 0)
+      fail_in_child(report.write.get(), 4, errno);
     for (int fd : request.inherit_fds) ::fcntl(fd, F_SETFD, 0);
     if (!request.dir.empty() && ::chdir(request.dir.c_str()) < 0)
       fail_in_child(report.write.get(), 1, errno);
@@ -98,6 +100,7 @@ SpawnResult spawn_process(const SpawnRequest& request, const SignalMask& mask) {
     result.error = failure.error;
     result.failed_step = failure.step == 1   ? call_text("chdir", request.dir)
                          : failure.step == 3 ? call_text("dup2", "", "STDIN_FILENO")
+                         : failure.step == 4 ? call_text("dup2", "", "STDOUT_FILENO")
                                              : call_text("execve", request.argv[0]);
   }
   return result;

@@ -26,6 +26,7 @@ struct SpawnRequest {
   std::vector<int> inherit_fds;         ///< lose close-on-exec in the child: the listeners
   std::string dir;                      ///< chdir here first, if not empty
   int stdin_fd = -1;                    ///< becomes the child's stdin, if >= 0
+  int stdout_fd = -1;                   ///< becomes the child's stdout, if >= 0
   bool listen_pid = false;              ///< add LISTEN_PID=<the child's own pid> to env
 };
 

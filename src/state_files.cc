@@ -69,6 +69,12 @@ PidFile PidFile::create(const std::string& path) {
   return pid_file;
 }
 
+PidFile PidFile::adopt(std::string path, UniqueFd locked) {
+  PidFile pid_file(std::move(path));
+  pid_file.fd_ = std::move(locked);
+  return pid_file;
+}
+
 PidFile::~PidFile() {
   if (fd_ && same_file(fd_.get(), path_))
     (void)::unlink(path_.c_str());  // exiting: nothing to do on failure

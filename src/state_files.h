@@ -23,6 +23,9 @@ class PidFile {
   /// Writes our pid and takes the lock. Throws UsageError if another instance holds it,
   /// SysError if the file cannot be written.
   static PidFile create(const std::string& path);
+  /// The pid file an earlier image of this process created (upgrade in place): `locked`
+  /// still holds its flock, which belongs to the open file description, not to the image.
+  static PidFile adopt(std::string path, UniqueFd locked);
   PidFile(PidFile&&) noexcept = default;
   PidFile& operator=(PidFile&&) noexcept = default;
   /// Unlinks the file if it is still ours.
@@ -32,6 +35,9 @@ class PidFile {
   static pid_t read_pid(const std::string& path);
   /// Whether some process holds the lock on `path` (a start_server is running).
   static bool is_locked(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  int fd() const { return fd_.get(); }  ///< holds the flock
 
  private:
   explicit PidFile(std::string path) : path_(std::move(path)) {}
@@ -44,6 +50,9 @@ class StatusFile {
   /// Checks now that the file can be written (the directory accepts our temporary file),
   /// so a bad path is a start-up error rather than a runtime surprise.
   explicit StatusFile(std::string path);
+  /// The status file of an earlier image of this process (upgrade in place): no probe, and
+  /// it is ours to remove if that image had written it.
+  StatusFile(std::string path, bool written) : path_(std::move(path)), written_(written) {}
   StatusFile(const StatusFile&) = delete;
   StatusFile& operator=(const StatusFile&) = delete;
   /// Removes the file if this process wrote it.
@@ -55,6 +64,9 @@ class StatusFile {
   /// well); throws SysError when even the removal failed and the file is stale.
   std::string write(const StatusSnapshot& status);
 
+  const std::string& path() const { return path_; }
+  bool written() const { return written_; }
+
  private:
   std::string path_;
   bool written_ = false;
@@ -64,12 +76,15 @@ class StatusFile {
 /// written by rename, removed at exit if this process wrote it.
 class DetailFile {
  public:
-  explicit DetailFile(std::string path) : path_(std::move(path)) {}
+  /// `written`: an earlier image of this process wrote it (upgrade in place).
+  explicit DetailFile(std::string path, bool written = false)
+      : path_(std::move(path)), written_(written) {}
   DetailFile(const DetailFile&) = delete;
   DetailFile& operator=(const DetailFile&) = delete;
   ~DetailFile();
 
   void write(std::string_view content);  ///< throws SysError
+  bool written() const { return written_; }
 
  private:
   std::string path_;

@@ -162,6 +162,15 @@ bool parse_record(const std::vector<std::string_view>& f, StatusDetail& detail) 
     return true;
   }
   if (name == "limits") return parse_limits(f, detail.limits);
+  if (name == "image") return text(1, detail.image);
+  if (name == "upgrade") {
+    StatusDetail::Upgrade u;
+    if (f.size() < 6 || !parse_number(f[1], u.number) || !parse_outcome(f[2], u.outcome) ||
+        !parse_ms(f[3], u.at_ms) || !parse_ms(f[4], u.took_us) || !text(5, u.reason))
+      return false;
+    detail.last_upgrade = std::move(u);
+    return true;
+  }
   return true;
 }
 
@@ -201,6 +210,10 @@ std::string format_detail(const StatusDetail& d) {
          "\tbackoff_max=" + n(l.backoff_max_ms) + "\tkill_old_delay=" + n(l.kill_old_delay_ms) +
          "\tauto_restart_interval=" + n(l.auto_restart_interval_ms) +
          "\trespawn_release=" + escape(l.respawn_release) + "\n";
+  if (!d.image.empty()) out += "image\t" + escape(d.image) + "\n";
+  if (const auto& u = d.last_upgrade)
+    out += "upgrade\t" + n(u->number) + "\t" + std::string(outcome_name(u->outcome)) + "\t" +
+           n(u->at_ms) + "\t" + n(u->took_us) + "\t" + escape(u->reason) + "\n";
   return out;
 }
 

@@ -21,6 +21,12 @@
 ///     limits      NAME=VALUE ...               interval ready ready_timeout drain_timeout
 ///                                              backoff_max kill_old_delay auto_restart_interval
 ///                                              (ms; 0 off) respawn_release
+///     image       PATH                         the binary start_server was started from,
+///                                              where SIGUSR2 looks for the new one
+///     upgrade     N  OUTCOME  MS  US  REASON   the last upgrade in place (SIGUSR2), the Nth
+///                                              this process tried: in-progress, ok or failed,
+///                                              when it began (in-progress) or ended, and how
+///                                              long it took in microseconds (0 in progress)
 ///
 /// MS are milliseconds of CLOCK_MONOTONIC (std::chrono::steady_clock), which every process of
 /// the host shares, so a reader turns them into ages and wall-clock times with its own clock.
@@ -77,6 +83,14 @@ struct StatusDetail {
     long long next_attempt_ms = 0;
     bool operator==(const Backoff&) const = default;
   };
+  struct Upgrade {
+    unsigned long number = 0;
+    ReloadOutcome outcome = ReloadOutcome::kInProgress;
+    long long at_ms = 0;
+    long long took_us = 0;
+    std::string reason;  ///< empty: none
+    bool operator==(const Upgrade&) const = default;
+  };
   struct Limits {
     long long interval_ms = 0;
     std::string ready = "interval";  ///< "interval" or "notify"
@@ -95,6 +109,8 @@ struct StatusDetail {
   long long started_ms = 0;
   std::vector<Listener> listeners;
   Limits limits;
+  std::string image;  ///< empty: unknown
+  std::optional<Upgrade> last_upgrade;
   // the supervisor's (Supervisor::describe)
   std::string phase;
   std::vector<Generation> generations;

@@ -505,6 +505,7 @@ void Supervisor::describe(StatusDetail& out) const {
     return std::chrono::duration_cast<Millis>(t.time_since_epoch()).count();
   };
   out.phase = phase_name(phase_);
+  describe_upgrade(out);
   out.generations.clear();
   for (const auto& w : workers_) {
     const char* state = w.role == Role::kStarting                  ? "starting"

@@ -51,6 +51,14 @@
 ///                kRetiring                      --kill-old-delay over: old get --signal-on-hup,
 ///                                               -> kServing
 ///                any                            --drain-timeout over: SIGKILL
+///   UpgradeRequested kIdle, kStopping            logged only
+///                others                         none under way: Preflight (the upgrade is
+///                                               under way); otherwise logged only
+///   PreflightDone  the pre-flight under way     refused, or kStopping: the upgrade failed;
+///                                               else ExecUpgrade. Otherwise ignored
+///   UpgradeEnded   an upgrade under way         its outcome, logged; workers are never
+///                                               signalled by any of these three (supervisor_
+///                                               upgrade.cc)
 ///
 ///   start failed   kReloading with a generation serving: the reload failed; it is retried
 ///                  after the back-off (--reload-retry), or -> kServing; otherwise -> kStarting,
@@ -87,6 +95,7 @@
 #include "status_detail.h"
 #include "status_format.h"
 #include "supervisor_settings.h"
+#include "upgrade_state.h"
 
 namespace starter {
 
@@ -124,13 +133,25 @@ struct Ready {
 struct WorkerStatus {
   unsigned long generation;
   std::string text;
-};               ///< STATUS= from it
-struct Tick {};  ///< time passed (a deadline may be due)
+};                           ///< STATUS= from it
+struct Tick {};              ///< time passed (a deadline may be due)
+struct UpgradeRequested {};  ///< SIGUSR2: upgrade in place (self_exec.h)
+/// The pre-flight's verdict on the new binary: empty, it can take over; else why not.
+struct PreflightDone {
+  std::string refusal;
+};
+/// How the upgrade ended: the exec failed (in the old image), or, in the image that runs after
+/// it, the new image took over (ok) or the old one came back with the new one's refusal.
+struct UpgradeEnded {
+  bool ok;
+  std::string reason;
+};
 }  // namespace event
 
-using Event = std::variant<event::Start, event::Reload, event::Shutdown, event::Spawned,
-                           event::SpawnFailed, event::ChildExited, event::Adopted, event::Ready,
-                           event::WorkerStatus, event::Tick>;
+using Event =
+    std::variant<event::Start, event::Reload, event::Shutdown, event::Spawned, event::SpawnFailed,
+                 event::ChildExited, event::Adopted, event::Ready, event::WorkerStatus, event::Tick,
+                 event::UpgradeRequested, event::PreflightDone, event::UpgradeEnded>;
 
 namespace action {
 struct Spawn {
@@ -158,10 +179,12 @@ struct Log {
 struct Exit {
   int code;
 };
+struct Preflight {};    ///< run the new binary's --upgrade-check on a copy of the state
+struct ExecUpgrade {};  ///< exec the new binary with the state, once this turn's events are handled
 }  // namespace action
 
 using Action = std::variant<action::Spawn, action::Signal, action::WriteStatus, action::Notify,
-                            action::Log, action::Exit>;
+                            action::Log, action::Exit, action::Preflight, action::ExecUpgrade>;
 
 class Supervisor {
  public:
@@ -212,6 +235,12 @@ class Supervisor {
   /// Fills the supervisor's part of `--status` (phase, generations, last reload, back-off).
   void describe(StatusDetail& out) const;
 
+  /// What goes across an upgrade in place (upgrade_state.h), and taking it back in the new
+  /// image, where the upgrade stays under way until event::UpgradeEnded. restore throws
+  /// std::invalid_argument for a phase or role it does not know.
+  UpgradeState::Supervisor snapshot() const;
+  void restore(const UpgradeState::Supervisor& saved);
+
  private:
   void on(const event::Start&, TimePoint now);
   void on(const event::Reload&, TimePoint now);
@@ -223,6 +252,12 @@ class Supervisor {
   void on(const event::Ready& e, TimePoint now);
   void on(const event::WorkerStatus& e, TimePoint now);
   void on(const event::Tick&, TimePoint) {}
+  // supervisor_upgrade.cc
+  void on(const event::UpgradeRequested&, TimePoint now);
+  void on(const event::PreflightDone& e, TimePoint now);
+  void on(const event::UpgradeEnded& e, TimePoint now);
+  void end_upgrade(bool ok, const std::string& reason, TimePoint now);
+  void describe_upgrade(StatusDetail& out) const;
 
   void advance(TimePoint now);
   void spawn(TimePoint now, bool respawn = false);
@@ -272,6 +307,18 @@ class Supervisor {
   std::optional<Worker> died_serving_;
   unsigned long respawn_of_ = 0;  ///< the Spawn out is a respawn of this generation's release
   std::optional<ReloadRecord> last_reload_;
+  enum class Upgrade { kNone, kPreflight, kExec };
+  struct UpgradeRecord {
+    unsigned long number = 0;
+    ReloadOutcome outcome = ReloadOutcome::kInProgress;
+    std::string reason;
+    TimePoint at{};  ///< when it was asked for, or ended
+    std::chrono::microseconds took{};
+  };
+  Upgrade upgrade_ = Upgrade::kNone;
+  unsigned long upgrades_ = 0;  ///< how many were asked for (not refused at once)
+  std::optional<TimePoint> upgrade_requested_;
+  std::optional<UpgradeRecord> last_upgrade_;
   std::vector<Action> out_;
 };
 

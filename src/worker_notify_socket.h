@@ -35,6 +35,9 @@ class NotifySocket {
  public:
   /// Binds a fresh abstract socket for `generation`; throws SysError.
   explicit NotifySocket(unsigned long generation);
+  /// The socket an earlier image of this process bound (upgrade in place).
+  NotifySocket(UniqueFd fd, std::string address)
+      : fd_(std::move(fd)), address_(std::move(address)) {}
 
   int fd() const { return fd_.get(); }
   /// NOTIFY_SOCKET's value for the worker ("@…").

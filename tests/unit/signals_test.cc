@@ -87,6 +87,19 @@ TEST(SignalMask, RestoreInChildGivesTheOriginalStateBack) {
   EXPECT_EQ(pipe_now.sa_handler, guard.saved_pipe().sa_handler);
 }
 
+// After an upgrade in place the new image starts with the handled set already blocked: the
+// mask a worker gets back is the first image's, carried in the state, not the inherited one.
+TEST(SignalMask, AnUpgradedImageGivesWorkersTheFirstImagesMask) {
+  SignalStateGuard guard;
+  SignalMask first = SignalMask::block_handled();
+  SignalMask upgraded = SignalMask::block_handled(std::vector<int>{SIGUSR1});
+  EXPECT_EQ(upgraded.original_signals(), std::vector<int>{SIGUSR1});
+  upgraded.restore_in_child();
+  EXPECT_TRUE(blocked(SIGUSR1));
+  for (int signo : {SIGHUP, SIGTERM, SIGCHLD, SIGUSR2}) EXPECT_FALSE(blocked(signo)) << signo;
+  (void)first;
+}
+
 TEST(SignalFd, RaisedSignalIsReadAsData) {
   SignalStateGuard guard;
   SignalMask mask = SignalMask::block_handled();

@@ -41,6 +41,12 @@ TEST(StatusDetail, RoundTrips) {
   d.limits.auto_restart_interval_ms = 360'000;
   d.limits.respawn_release = "latest";
   EXPECT_EQ(parse_detail(format_detail(d)), d);
+  d.image = "/usr/bin/start_server";
+  d.last_upgrade =
+      StatusDetail::Upgrade{2, ReloadOutcome::kFailed, 1'300'000, 0, "the new binary\tis missing"};
+  EXPECT_EQ(parse_detail(format_detail(d)), d);
+  d.last_upgrade = StatusDetail::Upgrade{3, ReloadOutcome::kOk, 1'400'000, 4'321, ""};
+  EXPECT_EQ(parse_detail(format_detail(d)), d);
 }
 
 TEST(StatusDetail, EscapesEveryByteThatWouldBreakALineOrAField) {
