@@ -23,7 +23,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +34,8 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+
+#include "support/notify_send.h"
 
 namespace {
 
@@ -74,7 +75,8 @@ long served_generation(int port) {
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
       write(fd, kRequest.data(), kRequest.size()) == static_cast<ssize_t>(kRequest.size())) {
     char buf[4096];
-    for (ssize_t n; reply.size() < 65536 && (n = read(fd, buf, sizeof buf)) > 0;) reply.append(buf, n);
+    for (ssize_t n; reply.size() < 65536 && (n = read(fd, buf, sizeof buf)) > 0;)
+      reply.append(buf, n);
   }
   close(fd);
   std::size_t at = reply.find("\"generation\":");
@@ -88,18 +90,9 @@ long served_generation(int port) {
 }
 
 void notify_ready(const char* socket_name) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::size_t len = std::strlen(socket_name);
-  if (len >= sizeof addr.sun_path) die(std::string("NOTIFY_SOCKET too long: ") + socket_name);
-  std::memcpy(addr.sun_path, socket_name, len);
-  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';  // abstract, as sd_notify reads it
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  static constexpr std::string_view kMessage = "READY=1\nSTATUS=h2o answers /server-status";
-  if (fd < 0 || sendto(fd, kMessage.data(), kMessage.size(), 0, reinterpret_cast<sockaddr*>(&addr),
-                       static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len)) < 0)
-    die(std::string("sendto(") + socket_name + "): " + std::strerror(errno));
-  close(fd);
+  std::string error = starter::testing_support::send_notify(
+      socket_name, "READY=1\nSTATUS=h2o answers /server-status");
+  if (!error.empty()) die("sd_notify: " + error);
 }
 
 [[noreturn]] void probe(int port, long generation, const char* notify_socket, long timeout_ms) {
@@ -140,7 +133,8 @@ int main(int argc, char** argv) {
       die("unknown argument '" + std::string(arg) + "'");
     }
   }
-  if (port <= 0 || port > 65535 || i >= argc) die("usage: h2o_ready --port=PORT [--timeout-ms=N] -- PROGRAM ARGS...");
+  if (port <= 0 || port > 65535 || i >= argc)
+    die("usage: h2o_ready --port=PORT [--timeout-ms=N] -- PROGRAM ARGS...");
 
   const char* notify_socket = std::getenv("NOTIFY_SOCKET");
   const char* generation = std::getenv("SERVER_STARTER_GENERATION");

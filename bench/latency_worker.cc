@@ -23,7 +23,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +37,7 @@
 #include <vector>
 
 #include "server_starter.h"
+#include "support/notify_send.h"
 
 namespace {
 
@@ -121,18 +121,9 @@ bool wait_for_signal(int sigfd, const Log& log, int timer, const std::vector<int
 bool notify_ready() {
   const char* socket_name = std::getenv("NOTIFY_SOCKET");
   if (!socket_name || !*socket_name) return false;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::size_t len = std::strlen(socket_name);
-  if (len >= sizeof addr.sun_path) die(std::string("NOTIFY_SOCKET too long: ") + socket_name);
-  std::memcpy(addr.sun_path, socket_name, len);
-  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';  // abstract, as sd_notify reads it
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  static constexpr std::string_view kMessage = "READY=1\nSTATUS=latency_worker serving";
-  if (fd < 0 || sendto(fd, kMessage.data(), kMessage.size(), 0, reinterpret_cast<sockaddr*>(&addr),
-                       static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len)) < 0)
-    die(std::string("sendto(") + socket_name + "): " + std::strerror(errno));
-  close(fd);
+  std::string error =
+      starter::testing_support::send_notify(socket_name, "READY=1\nSTATUS=latency_worker serving");
+  if (!error.empty()) die("sd_notify: " + error);
   return true;
 }
 

@@ -146,7 +146,8 @@ class Worker {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
     ev.data.u32 = static_cast<std::uint32_t>(i);
-    if (epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev) < 0) die(std::string("epoll_ctl: ") + std::strerror(errno));
+    if (epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev) < 0)
+      die(std::string("epoll_ctl: ") + std::strerror(errno));
     if (!c.connecting) send_request(i);
   }
 
@@ -263,21 +264,33 @@ Options parse(int argc, char** argv) {
     std::size_t eq = a.find('=');
     std::string_view name = a.substr(0, eq);
     const char* v = eq == std::string_view::npos ? "" : argv[i] + eq + 1;
-    if (name == "--port") o.port = std::atoi(v);
-    else if (name == "--host") o.host = v;
-    else if (name == "--path") o.path = v;
-    else if (name == "--out") o.out = v;
-    else if (name == "--connections") o.connections = std::atoi(v);
-    else if (name == "--threads") o.threads = std::atoi(v);
-    else if (name == "--duration-ms") o.duration_ms = std::atol(v);
-    else if (name == "--bucket-ms") o.bucket_ms = std::atol(v);
-    else if (name == "--timeout-ms") o.timeout_ms = std::atol(v);
-    else if (a == "--close") o.close = true;
-    else die("unknown argument '" + std::string(a) + "'");
+    if (name == "--port")
+      o.port = std::atoi(v);
+    else if (name == "--host")
+      o.host = v;
+    else if (name == "--path")
+      o.path = v;
+    else if (name == "--out")
+      o.out = v;
+    else if (name == "--connections")
+      o.connections = std::atoi(v);
+    else if (name == "--threads")
+      o.threads = std::atoi(v);
+    else if (name == "--duration-ms")
+      o.duration_ms = std::atol(v);
+    else if (name == "--bucket-ms")
+      o.bucket_ms = std::atol(v);
+    else if (name == "--timeout-ms")
+      o.timeout_ms = std::atol(v);
+    else if (a == "--close")
+      o.close = true;
+    else
+      die("unknown argument '" + std::string(a) + "'");
   }
   if (o.port <= 0 || o.port > 65535 || o.duration_ms <= 0 || o.bucket_ms <= 0 || o.out.empty() ||
       o.threads < 1 || o.connections < o.threads || o.timeout_ms <= 0)
-    die("usage: load_timeline --port=P --duration-ms=N --out=CSV [--connections=N] [--threads=N] ...");
+    die("usage: load_timeline --port=P --duration-ms=N --out=CSV [--connections=N] [--threads=N] "
+        "...");
   return o;
 }
 
@@ -288,13 +301,15 @@ int main(int argc, char** argv) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(o.port));
-  if (inet_pton(AF_INET, o.host.c_str(), &addr.sin_addr) != 1) die("--host: not an IPv4 address: " + o.host);
+  if (inet_pton(AF_INET, o.host.c_str(), &addr.sin_addr) != 1)
+    die("--host: not an IPv4 address: " + o.host);
 
   const std::int64_t start = monotonic_ns();
   std::vector<Worker> workers;
   workers.reserve(static_cast<std::size_t>(o.threads));
   for (int t = 0; t < o.threads; ++t)
-    workers.emplace_back(o, addr, start, o.connections / o.threads + (t < o.connections % o.threads));
+    workers.emplace_back(o, addr, start,
+                         o.connections / o.threads + (t < o.connections % o.threads));
   std::vector<std::thread> threads;
   for (auto& w : workers) threads.emplace_back([&w] { w.run(); });
   for (auto& t : threads) t.join();
@@ -315,13 +330,16 @@ int main(int argc, char** argv) {
   // The last bucket is partial (the run ends inside it) unless the duration divides evenly.
   std::size_t full = static_cast<std::size_t>(o.duration_ms / o.bucket_ms);
   for (std::size_t b = 0; b < full; ++b)
-    std::fprintf(f, "%ld,%u,%u,%u\n", static_cast<long>(b) * o.bucket_ms, all.ok[b], all.non2xx[b], all.errors[b]);
+    std::fprintf(f, "%ld,%u,%u,%u\n", static_cast<long>(b) * o.bucket_ms, all.ok[b], all.non2xx[b],
+                 all.errors[b]);
   std::fclose(f);
   const auto* t = all.totals;
-  std::printf("start_ns=%lld requests=%llu ok=%llu non2xx=%llu connect=%llu read=%llu write=%llu timeout=%llu\n",
-              static_cast<long long>(start), static_cast<unsigned long long>(t[kOk] + t[kNon2xx]),
-              static_cast<unsigned long long>(t[kOk]), static_cast<unsigned long long>(t[kNon2xx]),
-              static_cast<unsigned long long>(t[kConnect]), static_cast<unsigned long long>(t[kRead]),
-              static_cast<unsigned long long>(t[kWrite]), static_cast<unsigned long long>(t[kTimeout]));
+  std::printf(
+      "start_ns=%lld requests=%llu ok=%llu non2xx=%llu connect=%llu read=%llu write=%llu "
+      "timeout=%llu\n",
+      static_cast<long long>(start), static_cast<unsigned long long>(t[kOk] + t[kNon2xx]),
+      static_cast<unsigned long long>(t[kOk]), static_cast<unsigned long long>(t[kNon2xx]),
+      static_cast<unsigned long long>(t[kConnect]), static_cast<unsigned long long>(t[kRead]),
+      static_cast<unsigned long long>(t[kWrite]), static_cast<unsigned long long>(t[kTimeout]));
   return 0;
 }

@@ -17,11 +17,11 @@
 /// start_server) the call does nothing.
 
 #include <poll.h>
-#include <systemd/sd-daemon.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -226,7 +226,8 @@ int main() {
                pid, listeners.size());
   // The listeners are bound and listening already (start_server did that); all that was left
   // to get ready was the setup above.
-  sd_notifyf(0, "READY=1\nSTATUS=generation %lu serving %zu listeners", generation, listeners.size());
+  sd_notifyf(0, "READY=1\nSTATUS=generation %lu serving %zu listeners", generation,
+             listeners.size());
   bool drained = server.run();
   std::fprintf(stderr, "hello_worker: generation %lu pid %ld %s\n", generation, pid,
                drained ? "finished its requests, exiting" : "giving up");

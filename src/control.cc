@@ -39,12 +39,21 @@ StatusSnapshot read_status(const std::string& path) {
 /// brings is newer (a reload already under way queues ours behind it), and a failure
 /// already there before it is not ours to report.
 unsigned long newest_generation(const StatusSnapshot& status) {
-  unsigned long newest = std::max(status.live.empty() ? 0 : status.live.back().generation, status.failed_generation);
+  unsigned long newest =
+      std::max(status.live.empty() ? 0 : status.live.back().generation, status.failed_generation);
   return std::max(newest, status.starting ? status.starting->generation : 0);
 }
 
+}  // namespace
+
+std::string not_running_text(const std::string& pid_file) {
+  return "no running start_server holds the pid file " + quote(pid_file);
+}
+
+namespace {
+
 int not_running(const std::string& pid_file) {
-  log_line("no running start_server holds the pid file " + pid_file);
+  log_line(not_running_text(pid_file));
   return kNotRunning;
 }
 
@@ -55,16 +64,18 @@ int not_running(const std::string& pid_file) {
 /// that number out here would hit another process, perhaps our own init.
 int find_daemon(const std::string& pid_file, pid_t& pid, std::string& reason) {
   if (!PidFile::is_locked(pid_file)) {
-    reason = "no running start_server holds the pid file " + pid_file;
+    reason = not_running_text(pid_file);
     log_line(reason);
     return kNotRunning;
   }
   pid = PidFile::read_pid(pid_file);
   std::optional<pid_t> holder = flock_holder(pid_file);
   if (holder == pid) return kControlOk;
-  reason = "pid file " + pid_file + " names pid " + std::to_string(pid) + ", but its lock is held by " +
-           (!holder || *holder == 0 ? std::string("a process outside this pid namespace (/proc/locks hides it)")
-                                    : "pid " + std::to_string(*holder)) +
+  reason = "pid file " + quote(pid_file) + " names pid " + std::to_string(pid) +
+           ", but its lock is held by " +
+           (!holder || *holder == 0
+                ? std::string("a process outside this pid namespace (/proc/locks hides it)")
+                : "pid " + std::to_string(*holder)) +
            "; not signalling it";
   log_line(reason);
   return kNotOurs;
@@ -75,7 +86,8 @@ int find_daemon(const std::string& pid_file, pid_t& pid, std::string& reason) {
 /// little, and the caller polls.
 class StatusWatch {
  public:
-  explicit StatusWatch(const std::string& status_file) : fd_(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) {
+  explicit StatusWatch(const std::string& status_file)
+      : fd_(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) {
     std::string dir = status_file.substr(0, status_file.rfind('/') + 1);
     if (fd_ && ::inotify_add_watch(fd_.get(), dir.empty() ? "." : dir.c_str(),
                                    IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE) < 0)
@@ -102,22 +114,28 @@ class StatusWatch {
 struct RestartReport {
   static const char* outcome_of(int code) {
     switch (code) {
-      case kControlOk: return "ok";
-      case kNotRunning: return "not-running";
-      case kTimedOut: return "timeout";
-      default: return "failed";  // kRestartFailed, and any status that signalled nothing
+      case kControlOk:
+        return "ok";
+      case kNotRunning:
+        return "not-running";
+      case kTimedOut:
+        return "timeout";
+      default:
+        return "failed";  // kRestartFailed, and any status that signalled nothing
     }
   }
 
   bool json = false;
-  int finish(int code, const StatusSnapshot& status, unsigned long generation, const std::string& reason) const {
+  int finish(int code, const StatusSnapshot& status, unsigned long generation,
+             const std::string& reason) const {
     if (!json) return code;
     std::string pids;
     for (const auto& g : status.live) pids += (pids.empty() ? "" : ",") + std::to_string(g.pid);
-    std::cout << "{\"outcome\":\"" << outcome_of(code) << "\",\"generation\":"
-              << (generation ? std::to_string(generation) : "null") << ",\"pids\":[" << pids
-              << "],\"reason\":" << json_string_or_null(reason)
-              << ",\"retrying\":" << (status.retrying ? "true" : "false") << "}\n" << std::flush;
+    std::cout << "{\"outcome\":\"" << outcome_of(code)
+              << "\",\"generation\":" << (generation ? std::to_string(generation) : "null")
+              << ",\"pids\":[" << pids << "],\"reason\":" << json_string_or_null(reason)
+              << ",\"retrying\":" << (status.retrying ? "true" : "false") << "}\n"
+              << std::flush;
     return code;
   }
 };
@@ -135,7 +153,8 @@ int restart(const Config& config) {
 
   StatusWatch watch(config.status_file);  // before the HUP, so that no change is missed
   if (::kill(pid, SIGHUP) < 0) {
-    std::string reason = "failed to send SIGHUP to start_server (pid " + std::to_string(pid) + "): " + errno_text(errno);
+    std::string reason = "failed to send SIGHUP to start_server (pid " + std::to_string(pid) +
+                         "): " + errno_text(errno);
     log_line(reason);
     return report.finish(kNotRunning, {}, 0, reason);
   }
@@ -151,22 +170,26 @@ int restart(const Config& config) {
       return report.finish(kRestartFailed, status, status.failed_generation, status.failure);
     }
     if (!PidFile::is_locked(config.pid_file)) {
-      std::string reason = "start_server (pid " + std::to_string(pid) + ") exited during the restart";
+      std::string reason =
+          "start_server (pid " + std::to_string(pid) + ") exited during the restart";
       log_line(reason);
       return report.finish(kNotRunning, {}, 0, reason);
     }
     auto now = steady_clock::now();
     if (now >= deadline) {
       std::string serving;
-      for (const auto& g : status.live) serving += " " + std::to_string(g.generation) + ":" + std::to_string(g.pid);
+      for (const auto& g : status.live)
+        serving += " " + std::to_string(g.generation) + ":" + std::to_string(g.pid);
       std::string reason = "restart timed out after " +
                            std::to_string(duration_cast<seconds>(config.restart_timeout).count()) +
                            "s; generations alive:" + (serving.empty() ? " none" : serving);
       log_line(reason);
-      return report.finish(kTimedOut, status, status.starting ? status.starting->generation : 0, reason);
+      return report.finish(kTimedOut, status, status.starting ? status.starting->generation : 0,
+                           reason);
     }
     // A dying start_server changes no file: look again at least every 100 ms.
-    watch.wait(std::min(duration_cast<milliseconds>(deadline - now) + milliseconds(1), milliseconds(100)));
+    watch.wait(
+        std::min(duration_cast<milliseconds>(deadline - now) + milliseconds(1), milliseconds(100)));
   }
 }
 
@@ -177,9 +200,11 @@ int stop(const Config& config) {
   pid_t pid = 0;
   std::string refused;
   if (int status = find_daemon(config.pid_file, pid, refused); status != kControlOk) return status;
-  log_raw("stop_server (pid:" + std::to_string(::getpid()) + ") stopping now (pid:" + std::to_string(pid) + ")...");
+  log_raw("stop_server (pid:" + std::to_string(::getpid()) +
+          ") stopping now (pid:" + std::to_string(pid) + ")...");
   if (::kill(pid, SIGTERM) < 0) {
-    log_line("failed to send SIGTERM to start_server (pid " + std::to_string(pid) + "): " + errno_text(errno));
+    log_line("failed to send SIGTERM to start_server (pid " + std::to_string(pid) +
+             "): " + errno_text(errno));
     return kNotRunning;
   }
   // The lock is released when start_server exits, after it removed the pid file. A stop
@@ -190,7 +215,8 @@ int stop(const Config& config) {
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return kControlOk;
     if (errno != EWOULDBLOCK && errno != EINTR) throw SysError("flock", config.pid_file);
     if (config.stop_timeout.count() > 0 && steady_clock::now() >= deadline) {
-      log_line("stop timed out after " + std::to_string(duration_cast<seconds>(config.stop_timeout).count()) +
+      log_line("stop timed out after " +
+               std::to_string(duration_cast<seconds>(config.stop_timeout).count()) +
                "s; start_server (pid " + std::to_string(pid) + ") is still stopping");
       return kTimedOut;
     }

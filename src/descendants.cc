@@ -15,7 +15,8 @@
 namespace starter {
 
 void become_subreaper() {
-  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) throw SysError("prctl", "PR_SET_CHILD_SUBREAPER");
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+    throw SysError("prctl", "").flag("PR_SET_CHILD_SUBREAPER");
 }
 
 std::vector<pid_t> own_children() {
@@ -56,7 +57,8 @@ std::optional<unsigned long> generation_of(pid_t pid) {
     std::size_t end = rest.find('\0');
     std::string_view entry = rest.substr(0, end);
     unsigned long generation = 0;
-    if (entry.substr(0, prefix.size()) == prefix && parse_number(entry.substr(prefix.size()), generation))
+    if (entry.substr(0, prefix.size()) == prefix &&
+        parse_number(entry.substr(prefix.size()), generation))
       return generation;
     rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
   }

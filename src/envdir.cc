@@ -8,7 +8,6 @@
 
 #include "error.h"
 #include "fd.h"
-#include "server_starter_port.h"
 
 namespace starter {
 
@@ -36,7 +35,8 @@ std::optional<std::string> first_line(const std::string& path) {
 
 }  // namespace
 
-std::map<std::string, std::string> read_envdir(const std::string& dir, std::vector<std::string>* notes) {
+std::map<std::string, std::string> read_envdir(const std::string& dir,
+                                               std::vector<std::string>* notes) {
   auto note = [&](const std::string& text) {
     if (notes) notes->push_back("--envdir: " + text);
   };
@@ -53,16 +53,18 @@ std::map<std::string, std::string> read_envdir(const std::string& dir, std::vect
     try {
       line = first_line(path);
     } catch (const SysError& e) {
-      note(std::string(e.what()) + "; " + name + " is left as it was");
+      note(std::string(e.what()) + "; " + quote(name) + " is left as it was");
       continue;
     }
     if (!line) {
-      note("the first line of " + quote(path) + " is longer than " + std::to_string(kEnvdirValueMax) +
-           " bytes, the most a variable can hold; " + name + " is not set from it");
+      note("the first line of " + quote(path) + " is longer than " +
+           std::to_string(kEnvdirValueMax) + " bytes, the most a variable can hold; " +
+           quote(name) + " is not set from it");
       continue;
     }
     if (std::size_t nul = line->find('\0'); nul != std::string::npos) {
-      note("the value of " + name + " in " + quote(path) + " holds a NUL byte; it is cut there");
+      note("the value of " + quote(name) + " in " + quote(path) +
+           " holds a NUL byte; it is cut there");
       line->resize(nul);
     }
     out[name] = *line;

@@ -17,6 +17,7 @@ inline constexpr std::size_t kEnvdirValueMax = 128 * 1024;
 /// exist yields nothing, as in Perl. Unreadable files are skipped. Only the first line is
 /// read, at most kEnvdirValueMax bytes: a longer one is skipped. A value is cut at a NUL
 /// byte, as exec would cut it. What was skipped or cut is said in `notes`, one line each.
-std::map<std::string, std::string> read_envdir(const std::string& dir, std::vector<std::string>* notes = nullptr);
+std::map<std::string, std::string> read_envdir(const std::string& dir,
+                                               std::vector<std::string>* notes = nullptr);
 
 }  // namespace starter

@@ -5,18 +5,38 @@
 
 namespace starter {
 
-namespace {
-std::string describe(const std::string& call, const std::string& arg) {
-  return arg.empty() ? call : call + "(" + arg + ")";
+std::string call_text(std::string_view call, std::string_view arg, std::string_view flag) {
+  std::string args = arg.empty() ? std::string() : quote(arg);
+  if (!flag.empty()) args += (args.empty() ? "" : ", ") + std::string(flag);
+  return args.empty() ? std::string(call) : std::string(call) + "(" + args + ")";
 }
-}  // namespace
 
 SysError::SysError(std::string call, std::string arg, int err)
-    : std::system_error(err, std::generic_category(), describe(call, arg)),
+    : std::system_error(err, std::generic_category()),
       call_(std::move(call)),
-      arg_(std::move(arg)) {}
+      arg_(std::move(arg)) {
+  compose();
+}
 
-SysError::SysError(std::string call, std::string arg) : SysError(std::move(call), std::move(arg), errno) {}
+SysError::SysError(std::string call, std::string arg)
+    : SysError(std::move(call), std::move(arg), errno) {}
+
+SysError& SysError::flag(std::string_view flag) {
+  flag_ = flag;
+  compose();
+  return *this;
+}
+
+SysError& SysError::during(std::string_view what) {
+  during_ = what;
+  compose();
+  return *this;
+}
+
+void SysError::compose() {
+  message_ = during_.empty() ? std::string() : during_ + ": ";
+  message_ += call_text(call_, arg_, flag_) + ": " + errno_text(code().value());
+}
 
 std::string errno_text(int err) {
   char buf[256];

@@ -7,10 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "error.h"
+#include "number.h"
 
 namespace starter {
 
@@ -31,7 +32,8 @@ Pipe Pipe::create() {
 }
 
 void set_cloexec(int fd, bool on) {
-  if (::fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) < 0) throw SysError("fcntl(F_SETFD)", std::to_string(fd));
+  if (::fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0) < 0)
+    throw SysError("fcntl", "").flag(std::to_string(fd) + ", F_SETFD");
 }
 
 void cloexec_inherited_fds() {
@@ -41,10 +43,9 @@ void cloexec_inherited_fds() {
   if (!dir) throw SysError("opendir", "/proc/self/fd");
   int self = ::dirfd(dir);
   while (dirent* entry = ::readdir(dir)) {
-    char* end = nullptr;
-    long fd = std::strtol(entry->d_name, &end, 10);
-    if (*end != '\0' || entry->d_name[0] == '\0' || fd < 3 || fd == self) continue;
-    (void)::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);  // best effort: it may be gone
+    std::optional<int> fd = parse_integer<int>(entry->d_name, 3);  // "." and ".." are no fds
+    if (!fd || *fd == self) continue;
+    (void)::fcntl(*fd, F_SETFD, FD_CLOEXEC);  // best effort: it may be gone
   }
   ::closedir(dir);
 }
@@ -57,7 +58,8 @@ void ensure_standard_fds() {
     if (null < 0) throw SysError("open", "/dev/null");
     if (null != fd) {
       (void)::close(null);
-      throw SysError("open", "/dev/null as fd " + std::to_string(fd), EBADF);
+      throw SysError("open", "/dev/null", EBADF)
+          .during("standard descriptor " + std::to_string(fd));
     }
   }
 }

@@ -1,5 +1,7 @@
 #include "fd_store_plan.h"
 
+#include "quote.h"
+
 namespace starter {
 
 namespace {
@@ -72,8 +74,10 @@ std::optional<std::string> key_of_fd_store_name(std::string_view name) {
   return key;
 }
 
-std::vector<StoredVerdict> plan_stored_sockets(const std::vector<ListenSpec>& specs, const std::vector<bool>& claimed,
-                                               const std::vector<StoredSocket>& stored, const AddressMatch& names) {
+std::vector<StoredVerdict> plan_stored_sockets(const std::vector<ListenSpec>& specs,
+                                               const std::vector<bool>& claimed,
+                                               const std::vector<StoredSocket>& stored,
+                                               const AddressMatch& names) {
   std::vector<bool> taken(specs.size(), false);
   for (std::size_t i = 0; i < specs.size() && i < claimed.size(); ++i) taken[i] = claimed[i];
   std::vector<StoredVerdict> out;
@@ -91,12 +95,16 @@ std::vector<StoredVerdict> plan_stored_sockets(const std::vector<ListenSpec>& sp
     bool served_by_unit = false, served_by_stored = false;
     for (std::size_t i = 0; i < specs.size() && !match; ++i) {
       if (specs[i].is_stream() != socket.stream || !names(specs[i], bound)) continue;
-      if (!taken[i]) match = i;
-      else if (i < claimed.size() && claimed[i]) served_by_unit = true;
-      else served_by_stored = true;
+      if (!taken[i])
+        match = i;
+      else if (i < claimed.size() && claimed[i])
+        served_by_unit = true;
+      else
+        served_by_stored = true;
     }
     if (match && bound.kind == ListenSpec::Kind::kUnix && !socket.path_present) {
-      out.push_back({std::nullopt, "its socket file is gone; binding " + bound.path + " anew"});
+      out.push_back(
+          {std::nullopt, "its socket file is gone; binding " + quote(bound.path) + " anew"});
       continue;
     }
     if (match) {
@@ -107,7 +115,8 @@ std::vector<StoredVerdict> plan_stored_sockets(const std::vector<ListenSpec>& sp
     } else if (served_by_stored) {
       out.push_back({std::nullopt, "another stored socket serves that address"});
     } else {
-      out.push_back({std::nullopt, "no --port or --path names a " + kind_of(bound, socket.stream) + " socket there now"});
+      out.push_back({std::nullopt, "no --port or --path names a " + kind_of(bound, socket.stream) +
+                                       " socket there now"});
     }
   }
   return out;

@@ -75,7 +75,9 @@ using AddressMatch = std::function<bool(const ListenSpec& spec, const ListenSpec
 /// when `claimed[i]` says a socket unit's socket already serves specs[i]; the socket type
 /// (stream or datagram) must be the spec's. `claimed` is indexed like `specs` (missing
 /// entries count as unclaimed).
-std::vector<StoredVerdict> plan_stored_sockets(const std::vector<ListenSpec>& specs, const std::vector<bool>& claimed,
-                                               const std::vector<StoredSocket>& stored, const AddressMatch& names);
+std::vector<StoredVerdict> plan_stored_sockets(const std::vector<ListenSpec>& specs,
+                                               const std::vector<bool>& claimed,
+                                               const std::vector<StoredSocket>& stored,
+                                               const AddressMatch& names);
 
 }  // namespace starter

@@ -9,7 +9,11 @@ namespace {
 std::size_t utf8_length(std::string_view s) {
   auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
   unsigned char c = b(0);
-  std::size_t n = c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+  std::size_t n = c < 0x80                   ? 1
+                  : (c >= 0xc2 && c <= 0xdf) ? 2
+                  : (c >= 0xe0 && c <= 0xef) ? 3
+                  : (c >= 0xf0 && c <= 0xf4) ? 4
+                                             : 0;
   if (n == 0 || n > s.size()) return 0;
   for (std::size_t i = 1; i < n; ++i)
     if ((b(i) & 0xc0) != 0x80) return 0;
@@ -47,11 +51,14 @@ std::string json_string(std::string_view text) {
   return out + "\"";
 }
 
-std::string json_string_or_null(std::string_view text) { return text.empty() ? "null" : json_string(text); }
+std::string json_string_or_null(std::string_view text) {
+  return text.empty() ? "null" : json_string(text);
+}
 
 std::string json_seconds(long long ms) {
   std::string sign = ms < 0 ? "-" : "";
-  unsigned long long abs = ms < 0 ? 0ULL - static_cast<unsigned long long>(ms) : static_cast<unsigned long long>(ms);
+  unsigned long long abs =
+      ms < 0 ? 0ULL - static_cast<unsigned long long>(ms) : static_cast<unsigned long long>(ms);
   std::string out = sign + std::to_string(abs / 1000);
   if (unsigned long long frac = abs % 1000) {
     std::string digits = std::to_string(frac + 1000).substr(1);  // three digits, leading zeros

@@ -6,7 +6,7 @@
 #include <cctype>
 
 #include "error.h"
-#include "server_starter_port.h"
+#include "number.h"
 
 namespace starter {
 
@@ -31,14 +31,15 @@ std::string_view trim(std::string_view s) {
 
 std::uint16_t parse_port_number(std::string_view digits, std::string_view value) {
   if (!all_digits(digits)) invalid(value, "expected a port number");
-  if (digits.size() > 5 || std::stoul(std::string(digits)) > 65535)
-    invalid(value, "port out of range 0-65535");
-  return static_cast<std::uint16_t>(std::stoul(std::string(digits)));
+  std::optional<std::uint16_t> port = parse_integer<std::uint16_t>(digits);
+  if (!port) invalid(value, "port out of range 0-65535");
+  return *port;
 }
 
 int parse_fd(std::string_view digits, std::string_view value) {
-  if (!all_digits(digits) || digits.size() > 9) invalid(value, "expected a file descriptor number after '='");
-  int fd = std::stoi(std::string(digits));
+  std::optional<int> parsed = parse_integer<int>(digits, 0);
+  if (!parsed) invalid(value, "expected a file descriptor number after '='");
+  int fd = *parsed;
   // Replacing our own stdout or stderr would silently swallow the log; fd 0 is fine (the
   // JVM use case of Perl's #24).
   if (fd == 1 || fd == 2) invalid(value, "fd 1 and 2 are start_server's stdout and stderr");
@@ -73,15 +74,18 @@ ListenSpec parse_port(std::string_view raw) {
   spec.port = parse_port_number(port_part, raw);
 
   // "[name]" is Perl's way of writing any host; the brackets matter only for IPv6.
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   // A key must survive SERVER_STARTER_PORT: no ';' between entries, no '=' before the fd.
   for (char c : host)
-    if (std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c)) || c == '[' ||
-        c == ']' || c == ';' || c == '/' || c == '=')
+    if (std::isspace(static_cast<unsigned char>(c)) ||
+        std::iscntrl(static_cast<unsigned char>(c)) || c == '[' || c == ']' || c == ';' ||
+        c == '/' || c == '=')
       invalid(raw, "bad character in host");
   if (host.find(':') != std::string_view::npos) {
     in6_addr addr{};
-    if (::inet_pton(AF_INET6, std::string(host).c_str(), &addr) != 1) invalid(raw, "not an IPv6 address");
+    if (::inet_pton(AF_INET6, std::string(host).c_str(), &addr) != 1)
+      invalid(raw, "not an IPv6 address");
     spec.ipv6 = true;
   }
   spec.host = std::string(host);

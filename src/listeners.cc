@@ -15,7 +15,6 @@
 #include <optional>
 
 #include "error.h"
-#include "log.h"
 
 namespace starter {
 
@@ -42,7 +41,7 @@ in_addr resolve_ipv4(const ListenSpec& spec) {
   addrinfo* found = nullptr;
   int rc = ::getaddrinfo(spec.host.c_str(), nullptr, &hints, &found);
   if (rc != 0 || !found)
-    throw UsageError("--port: cannot resolve host '" + spec.host + "': " + ::gai_strerror(rc));
+    throw UsageError("--port: cannot resolve host " + quote(spec.host) + ": " + ::gai_strerror(rc));
   addr = reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr;
   ::freeaddrinfo(found);
   return addr;
@@ -67,10 +66,10 @@ UniqueFd open_inet(const ListenSpec& spec, int backlog) {
   UniqueFd fd = make_socket(spec.ipv6 ? AF_INET6 : AF_INET, spec);
   int one = 1;
   if (spec.is_stream() && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
-    throw SysError("setsockopt(SO_REUSEADDR)", spec.describe());
+    throw SysError("setsockopt", spec.describe()).flag("SO_REUSEADDR");
   if (spec.ipv6) {
     if (::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
-      throw SysError("setsockopt(IPV6_V6ONLY)", spec.describe());
+      throw SysError("setsockopt", spec.describe()).flag("IPV6_V6ONLY");
     sockaddr_in6 addr{};
     addr.sin6_family = AF_INET6;
     addr.sin6_port = htons(spec.port);
@@ -98,22 +97,24 @@ bool socket_file_is_live(const std::string& path) {
 }
 
 /// Perl unlinks whatever is at the path; we remove only a socket nobody listens on.
-void clear_stale_socket(const ListenSpec& spec) {
+void clear_stale_socket(const ListenSpec& spec, std::vector<std::string>& notes) {
   struct stat st {};
   if (::lstat(spec.path.c_str(), &st) < 0) {
     if (errno == ENOENT) return;
     throw SysError("lstat", spec.path);
   }
   if (!S_ISSOCK(st.st_mode))
-    throw UsageError("--path: '" + spec.path + "' exists and is not a socket; refusing to replace it");
+    throw UsageError("--path: " + quote(spec.path) +
+                     " exists and is not a socket; refusing to replace it");
   if (socket_file_is_live(spec.path))
-    throw UsageError("--path: '" + spec.path + "' is in use by another process");
-  log_line("removing stale socket file " + spec.path);
+    throw UsageError("--path: " + quote(spec.path) + " is in use by another process");
+  notes.push_back("removing stale socket file " + quote(spec.path));
   if (::unlink(spec.path.c_str()) < 0 && errno != ENOENT) throw SysError("unlink", spec.path);
 }
 
-Listener open_unix(const ListenSpec& spec, int backlog, mode_t mode) {
-  clear_stale_socket(spec);
+Listener open_unix(const ListenSpec& spec, int backlog, mode_t mode,
+                   std::vector<std::string>& notes) {
+  clear_stale_socket(spec, notes);
   UniqueFd fd = make_socket(AF_UNIX, spec);
   sockaddr_un addr = unix_address(spec.path);
   // The mode is set at creation, through the umask, so the socket is never reachable with
@@ -178,10 +179,13 @@ void Listener::heal(int backlog, std::vector<std::string>& problems) {
     socklen_t len = sizeof listening;
     if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && !listening) {
       if (::listen(fd_.get(), backlog) == 0)
-        problems.push_back("socket " + name + " was no longer listening (a worker shut it down?); listening again");
+        problems.push_back("socket " + name +
+                           " was no longer listening (a worker shut it down?); listening again");
       else
-        problems.push_back("socket " + name + " is no longer listening (a worker shut it down?) and cannot listen again: " +
-                           SysError("listen", name).what());
+        problems.push_back(
+            "socket " + name +
+            " is no longer listening (a worker shut it down?) and cannot listen again: " +
+            SysError("listen", name).what());
     }
   }
   int flags = ::fcntl(fd_.get(), F_GETFL);
@@ -190,16 +194,19 @@ void Listener::heal(int backlog, std::vector<std::string>& problems) {
   // The flag lives on the description every generation shares: left set, a worker that
   // expects blocking accepts would spin on EAGAIN.
   if (::fcntl(fd_.get(), F_SETFL, (flags & ~O_NONBLOCK) | (flags_ & O_NONBLOCK)) == 0)
-    problems.push_back("socket " + name + " was made " + (now_nonblocking ? "non-blocking" : "blocking") +
+    problems.push_back("socket " + name + " was made " +
+                       (now_nonblocking ? "non-blocking" : "blocking") +
                        " by a worker; set back as it was");
   else
-    problems.push_back("socket " + name + " was made " + (now_nonblocking ? "non-blocking" : "blocking") +
-                       " by a worker and cannot be set back: " + SysError("fcntl(F_SETFL)", name).what());
+    problems.push_back(
+        "socket " + name + " was made " + (now_nonblocking ? "non-blocking" : "blocking") +
+        " by a worker and cannot be set back: " + SysError("fcntl", name).flag("F_SETFL").what());
 }
 
 void Listener::move_to(int target) {
   if (fd_.get() == target) return;
-  if (::dup3(fd_.get(), target, O_CLOEXEC) < 0) throw SysError("dup3", spec_.describe() + " to fd " + std::to_string(target));
+  if (::dup3(fd_.get(), target, O_CLOEXEC) < 0)
+    throw SysError("dup3", spec_.describe()).flag(std::to_string(target));
   fd_.reset(target);
 }
 
@@ -212,9 +219,10 @@ bool same_ipv6(const std::string& a, const std::string& b) {
 }
 
 bool same_file(const std::string& a, const std::string& b) {
-  struct stat x {}, y {};
-  return a == b || (::stat(a.c_str(), &x) == 0 && ::stat(b.c_str(), &y) == 0 && x.st_dev == y.st_dev &&
-                    x.st_ino == y.st_ino);
+  struct stat x {
+  }, y{};
+  return a == b || (::stat(a.c_str(), &x) == 0 && ::stat(b.c_str(), &y) == 0 &&
+                    x.st_dev == y.st_dev && x.st_ino == y.st_ino);
 }
 
 }  // namespace
@@ -229,23 +237,26 @@ bool names_address(const ListenSpec& spec, const ListenSpec& bound) {
   if (bound.ipv6) return false;
   in_addr want = resolve_ipv4(spec);
   in_addr have{};
-  if (bound.host.empty()) have.s_addr = htonl(INADDR_ANY);
-  else ::inet_pton(AF_INET, bound.host.c_str(), &have);
+  if (bound.host.empty())
+    have.s_addr = htonl(INADDR_ANY);
+  else
+    ::inet_pton(AF_INET, bound.host.c_str(), &have);
   return want.s_addr == have.s_addr;
 }
 
 namespace {
 
 /// The inherited socket `spec` names, taken out of `inherited`, or none.
-std::optional<InheritedSocket> take_inherited(const ListenSpec& spec, std::vector<InheritedSocket>& inherited) {
+std::optional<InheritedSocket> take_inherited(const ListenSpec& spec,
+                                              std::vector<InheritedSocket>& inherited) {
   for (auto it = inherited.begin(); it != inherited.end(); ++it) {
     if (!names_address(spec, it->address)) continue;
     int want = spec.is_stream() ? SOCK_STREAM : SOCK_DGRAM;
     if (it->type != want)
-      throw UsageError("socket from systemd for " + spec.describe() + " is a " +
+      throw UsageError("socket from systemd for " + quote(spec.describe()) + " is a " +
                        (it->type == SOCK_DGRAM ? "datagram" : "stream") + " socket, but " +
-                       (spec.kind == ListenSpec::Kind::kUnix ? "--path" : "--port") + " asks for a " +
-                       (want == SOCK_DGRAM ? "datagram" : "stream") + " one");
+                       (spec.kind == ListenSpec::Kind::kUnix ? "--path" : "--port") +
+                       " asks for a " + (want == SOCK_DGRAM ? "datagram" : "stream") + " one");
     InheritedSocket found = std::move(*it);
     inherited.erase(it);
     return found;
@@ -255,37 +266,43 @@ std::optional<InheritedSocket> take_inherited(const ListenSpec& spec, std::vecto
 
 }  // namespace
 
-Listeners Listeners::open(const std::vector<ListenSpec>& specs, int backlog, std::vector<InheritedSocket> inherited,
-                          mode_t path_mode) {
+Listeners Listeners::open(const std::vector<ListenSpec>& specs, int backlog,
+                          std::vector<InheritedSocket> inherited, mode_t path_mode) {
   Listeners set;
   set.listeners_.reserve(specs.size() + inherited.size());
   for (const auto& spec : specs) {
     if (auto socket = take_inherited(spec, inherited)) {
       // A stored socket is one we bound at an earlier start: a worker sees no systemd name.
       if (socket->from_store)
-        set.listeners_.emplace_back(spec, std::move(socket->fd), std::string(), Listener::Origin::kFdStore);
+        set.listeners_.emplace_back(spec, std::move(socket->fd), std::string(),
+                                    Listener::Origin::kFdStore);
       else
-        set.listeners_.emplace_back(spec, std::move(socket->fd), socket->name, Listener::Origin::kSocketUnit);
+        set.listeners_.emplace_back(spec, std::move(socket->fd), socket->name,
+                                    Listener::Origin::kSocketUnit);
     } else if (spec.kind == ListenSpec::Kind::kUnix)
-      set.listeners_.push_back(open_unix(spec, backlog, path_mode));
+      set.listeners_.push_back(open_unix(spec, backlog, path_mode, set.notes_));
     else
       set.listeners_.emplace_back(spec, open_inet(spec, backlog));
   }
   for (auto& socket : inherited) {
-    log_line("socket " + socket.address.describe() + " from systemd is named by no --port or --path; handing it on as " +
-             socket.address.key());
-    set.listeners_.emplace_back(socket.address, std::move(socket.fd), socket.name, Listener::Origin::kSocketUnit);
+    set.notes_.push_back("socket " + quote(socket.address.describe()) +
+                         " from systemd is named by no --port or --path; handing it on as " +
+                         quote(socket.address.key()));
+    set.listeners_.emplace_back(socket.address, std::move(socket.fd), socket.name,
+                                Listener::Origin::kSocketUnit);
   }
   std::vector<std::pair<Listener*, int>> pinned;
   for (auto& l : set.listeners_)
     if (l.spec().pinned_fd) pinned.emplace_back(&l, *l.spec().pinned_fd);
   set.place(pinned);
   for (const auto& [listener, target] : pinned)
-    log_line("socket is duplicated to file descriptor " + std::to_string(target));
+    set.notes_.push_back("socket is duplicated to file descriptor " + std::to_string(target));
   set.backlog_ = backlog;
   for (auto& l : set.listeners_) l.remember_flags();
   return set;
 }
+
+std::vector<std::string> Listeners::take_notes() { return std::exchange(notes_, {}); }
 
 std::vector<std::string> Listeners::heal() {
   std::vector<std::string> problems;
@@ -298,8 +315,8 @@ void Listeners::place_from_3() {
   int next = 3;
   for (auto& l : listeners_) {
     if (l.spec().pinned_fd && *l.spec().pinned_fd != next)
-      throw UsageError("--listen-fds places sockets at 3, 4, ...: " + l.spec().describe() + " cannot be at fd " +
-                       std::to_string(*l.spec().pinned_fd));
+      throw UsageError("--listen-fds places sockets at 3, 4, ...: " + quote(l.spec().describe()) +
+                       " cannot be at fd " + std::to_string(*l.spec().pinned_fd));
     targets.emplace_back(&l, next++);
   }
   place(targets);
@@ -316,7 +333,7 @@ void Listeners::place(const std::vector<std::pair<Listener*, int>>& targets) {
     for (auto& other : listeners_) {
       if (&other == listener || other.fd() != target) continue;
       UniqueFd moved(::fcntl(other.fd(), F_DUPFD_CLOEXEC, above));
-      if (!moved) throw SysError("fcntl(F_DUPFD_CLOEXEC)", other.spec().describe());
+      if (!moved) throw SysError("fcntl", other.spec().describe()).flag("F_DUPFD_CLOEXEC");
       other.replace_fd(std::move(moved));
     }
     listener->move_to(target);
@@ -329,8 +346,9 @@ void Listeners::store_own(const std::function<bool(const Listener&)>& store) {
 }
 
 std::size_t Listeners::in_store_count() const {
-  return static_cast<std::size_t>(std::count_if(listeners_.begin(), listeners_.end(), 
-                                                  [](const Listener& l) { return l.origin() == Listener::Origin::kFdStore; }));
+  return static_cast<std::size_t>(
+      std::count_if(listeners_.begin(), listeners_.end(),
+                    [](const Listener& l) { return l.origin() == Listener::Origin::kFdStore; }));
 }
 
 std::vector<PortEntry> Listeners::port_entries() const {

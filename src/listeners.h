@@ -81,10 +81,14 @@ class Listeners {
   /// address the spec names is used as is; any other spec is bound. Inherited sockets no spec
   /// names follow, keyed by their own address. "=FD" specs are then placed at their
   /// descriptor. Throws SysError or UsageError naming the address; what was already created
-  /// is closed and unlinked.
+  /// is closed and unlinked. What was done besides (a stale socket file removed, a socket
+  /// moved, an inherited socket no spec names) is kept for take_notes().
   /// `path_mode`: the permissions of the socket files of --path (Perl's: 0777).
   static Listeners open(const std::vector<ListenSpec>& specs, int backlog,
                         std::vector<InheritedSocket> inherited = {}, mode_t path_mode = 0777);
+
+  /// The lines open() has to say, one each, for the caller to log; taken once.
+  std::vector<std::string> take_notes();
 
   /// Places the listeners at descriptors 3, 4, ... in order, as systemd's LISTEN_FDS
   /// protocol requires. Throws UsageError if an "=FD" spec asks for another place.
@@ -114,6 +118,7 @@ class Listeners {
   void place(const std::vector<std::pair<Listener*, int>>& targets);
   std::vector<Listener> listeners_;
   int backlog_ = SOMAXCONN;
+  std::vector<std::string> notes_;
 };
 
 }  // namespace starter

@@ -3,9 +3,10 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include <charconv>
+#include <limits>
 
 #include "fd.h"
+#include "number.h"
 
 namespace starter {
 
@@ -24,8 +25,10 @@ std::string_view next_word(std::string_view& text) {
 
 template <typename T>
 bool parse_whole(std::string_view text, T& out, int base) {
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out, base);
-  return !text.empty() && ec == std::errc() && ptr == text.data() + text.size();
+  std::optional<T> n =
+      parse_integer<T>(text, std::numeric_limits<T>::min(), std::numeric_limits<T>::max(), base);
+  if (n) out = *n;
+  return n.has_value();
 }
 
 }  // namespace
@@ -35,10 +38,10 @@ std::optional<pid_t> parse_flock_holder(std::string_view proc_locks, dev_t dev, 
     std::size_t nl = proc_locks.find('\n');
     std::string_view line = proc_locks.substr(0, nl);
     proc_locks.remove_prefix(nl == std::string_view::npos ? proc_locks.size() : nl + 1);
-    next_word(line);  // "N:"
+    next_word(line);                           // "N:"
     if (next_word(line) != "FLOCK") continue;  // "->" (a waiter), POSIX, OFDLCK, LEASE
-    next_word(line);  // ADVISORY or MANDATORY
-    next_word(line);  // READ or WRITE
+    next_word(line);                           // ADVISORY or MANDATORY
+    next_word(line);                           // READ or WRITE
     pid_t pid = 0;
     if (!parse_whole(next_word(line), pid, 10)) continue;
     std::string_view file = next_word(line);
@@ -46,7 +49,8 @@ std::optional<pid_t> parse_flock_holder(std::string_view proc_locks, dev_t dev, 
     unsigned maj = 0, min = 0;
     unsigned long long inode = 0;
     if (c1 == c2 || !parse_whole(file.substr(0, c1), maj, 16) ||
-        !parse_whole(file.substr(c1 + 1, c2 - c1 - 1), min, 16) || !parse_whole(file.substr(c2 + 1), inode, 10))
+        !parse_whole(file.substr(c1 + 1, c2 - c1 - 1), min, 16) ||
+        !parse_whole(file.substr(c2 + 1), inode, 10))
       continue;
     if (inode == ino && ::makedev(maj, min) == dev) return pid;
   }

@@ -14,8 +14,9 @@ namespace starter {
 
 /// The pid owning a granted FLOCK on the file (`dev`, `ino`) in a /proc/locks text, nullopt
 /// when no such lock is listed. An owner outside our pid namespace is not listed at all by
-/// current kernels, and as pid 0 by older ones. Lines are "N: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE START END", with
-/// the device numbers in hex; waiters ("N: -> FLOCK ...") are skipped.
+/// current kernels, and as pid 0 by older ones. Lines are "N: FLOCK  ADVISORY  WRITE PID
+/// MAJ:MIN:INODE START END", with the device numbers in hex; waiters ("N: -> FLOCK ...") are
+/// skipped.
 std::optional<pid_t> parse_flock_holder(std::string_view proc_locks, dev_t dev, ino_t ino);
 
 /// parse_flock_holder on /proc/locks for the file at `path`; nullopt when the file or

@@ -33,7 +33,8 @@ void log_to(int fd) { log_fd = fd; }
 void log_raw(std::string_view line) {
   std::string buf;
   if (dropped > 0)
-    buf = "start_server: " + std::to_string(dropped) + " log line(s) lost: the log could not take them\n";
+    buf = "start_server: " + std::to_string(dropped) +
+          " log line(s) lost: the log could not take them\n";
   buf += line;
   buf += '\n';
   if (write_line(buf))

@@ -23,11 +23,13 @@ bool is_pipe_spec(const std::string& spec, std::string* command) {
 LogTarget LogTarget::open(const std::string& spec, EnvMap env, const SignalMask& mask) {
   LogTarget target;
   if (!is_pipe_spec(spec, &target.command_)) {
-    target.fd_.reset(::open(spec.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0666));
+    target.fd_.reset(
+        ::open(spec.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0666));
     if (!target.fd_) throw SysError("open", spec);
     return target;
   }
-  if (target.command_.empty()) throw UsageError("--log-file: no command after '|'");
+  if (target.command_.empty())
+    throw UsageError("--log-file: invalid value " + quote(spec) + ": no command after '|'");
   Pipe pipe = Pipe::create();
   target.reader_ = std::move(pipe.read);
   target.fd_ = std::move(pipe.write);
@@ -49,7 +51,7 @@ void LogTarget::start_logger(const SignalMask& mask) {
   request.stdin_fd = reader_.get();
   SpawnResult result = spawn_process(request, mask);
   logger_pid_ = result.pid;
-  if (result.error) throw SysError(result.failed_step, "--log-file", result.error);
+  if (result.error) throw SysError(result.failed_step, "", result.error).during("--log-file");
 }
 
 void LogTarget::restart_logger(const SignalMask& mask) {
@@ -58,8 +60,10 @@ void LogTarget::restart_logger(const SignalMask& mask) {
 }
 
 void LogTarget::redirect_stdout_stderr() {
-  if (::dup2(fd_.get(), STDOUT_FILENO) < 0) throw SysError("dup2", "--log-file to stdout");
-  if (::dup2(fd_.get(), STDERR_FILENO) < 0) throw SysError("dup2", "--log-file to stderr");
+  if (::dup2(fd_.get(), STDOUT_FILENO) < 0)
+    throw SysError("dup2", "").flag("STDOUT_FILENO").during("--log-file");
+  if (::dup2(fd_.get(), STDERR_FILENO) < 0)
+    throw SysError("dup2", "").flag("STDERR_FILENO").during("--log-file");
   fd_.reset();
 }
 

@@ -1,5 +1,7 @@
 // start_server: parse the command line, run the chosen mode, and turn errors into one line
-// and an exit status. The only place that catches.
+// and an exit status. The last place that catches: whatever reaches it (a UsageError, a
+// SysError, anything else) is one line and exit status 1. Code below catches only where it
+// decides what a failure means (see error.h).
 #include <iostream>
 #include <map>
 #include <string>
@@ -21,7 +23,8 @@ std::map<std::string, std::string> environment() {
   std::map<std::string, std::string> env;
   for (char** e = environ; *e; ++e) {
     std::string entry = *e;
-    if (auto eq = entry.find('='); eq != std::string::npos) env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+    if (auto eq = entry.find('='); eq != std::string::npos)
+      env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
   }
   return env;
 }
@@ -52,11 +55,8 @@ int run(const starter::Config& config) {
 int main(int argc, char** argv) {
   try {
     starter::ensure_standard_fds();
-    return run(starter::parse_options(std::vector<std::string>(argv + 1, argv + argc), environment()));
-  } catch (const starter::UsageError& e) {
-    starter::log_line(e.what());
-  } catch (const std::system_error& e) {
-    starter::log_line(e.what());
+    return run(
+        starter::parse_options(std::vector<std::string>(argv + 1, argv + argc), environment()));
   } catch (const std::exception& e) {
     starter::log_line(e.what());
   }

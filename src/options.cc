@@ -1,14 +1,16 @@
 #include "options.h"
 
-#include <boost/program_options.hpp>
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <cctype>
 #include <cstring>
+#include <initializer_list>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "error.h"
-#include "server_starter_port.h"
+#include "number.h"
 #include "signal_names.h"
 
 namespace po = boost::program_options;
@@ -53,7 +55,25 @@ constexpr const char* kEpilogue =
     "  ENVDIR, ENABLE_AUTO_RESTART, KILL_OLD_DELAY and AUTO_RESTART_INTERVAL stand\n"
     "  in for the options of the same name when those are not given.\n";
 
+/// The defaults --help prints are read from Config and SupervisorSettings, so that each one
+/// is written once (options_help_test checks them against the parsed defaults).
+std::string whole_seconds(Millis m) {
+  return std::to_string(std::chrono::duration_cast<Seconds>(m).count());
+}
+
+std::string with_default(std::string text, const std::string& value) {
+  return text + " (default: " + value + ")";
+}
+
+std::string octal(unsigned mode) {
+  std::ostringstream out;
+  out << '0' << std::oct << mode;
+  return out.str();
+}
+
 po::options_description describe_options() {
+  const Config defaults;
+  const SupervisorSettings& s = defaults.supervisor;
   // Descriptions start in column 33, or on the next line after a longer option. help2man
   // needs two spaces between an option and its description, which Boost leaves unless an
   // option ends exactly in column 31: packaging/man_page.cmake refuses the help text then.
@@ -66,60 +86,75 @@ po::options_description describe_options() {
     ("path", po::value<std::vector<std::string>>()->composing()->value_name("PATH"),
      "path of a unix stream socket to listen on. Repeatable.")
     ("path-mode", po::value<std::string>()->value_name("MODE"),
-     "permissions of the --path socket files, in octal, e.g. 0660 (default: 0777, as Perl)")
-    ("backlog", po::value<int>()->value_name("N"), "listen(2) backlog (default: SOMAXCONN)")
+     with_default("permissions of the --path socket files, in octal, e.g. 0660",
+                  octal(defaults.path_mode) + ", as Perl").c_str())
+    ("backlog", po::value<std::string>()->value_name("N"), "listen(2) backlog (default: SOMAXCONN)")
     ("listen-fds", po::bool_switch(),
      "also hand the sockets to workers the way systemd does (LISTEN_FDS, LISTEN_FDNAMES, "
      "LISTEN_PID; the sockets at fds 3, 4, ... in order), for servers that speak only that "
      "protocol")
-    ("interval", po::value<int>()->value_name("SECONDS"),
-     "seconds a new worker must stay alive to count as started, and between start attempts "
-     "(default: 1)")
+    ("interval", po::value<std::string>()->value_name("SECONDS"),
+     with_default("seconds a new worker must stay alive to count as started, and between "
+                  "start attempts", whole_seconds(s.interval)).c_str())
     ("ready", po::value<std::string>()->value_name("MODE"),
-     "what makes a new generation count as started: 'interval' (it stayed alive for "
+     with_default("what makes a new generation count as started: 'interval' (it stayed alive for "
      "--interval, as Perl's start_server) or 'notify' (it sent READY=1 to the NOTIFY_SOCKET "
-     "it is given, as under systemd; sd_notify() from any library) (default: interval)")
-    ("ready-timeout", po::value<int>()->value_name("SECONDS"),
-     "with --ready=notify, a generation not ready by then is killed and counts as failed "
-     "(default: 60)")
-    ("drain-timeout", po::value<int>()->value_name("SECONDS"),
-     "a worker still running this long after it was told to stop gets SIGKILL; 0 never "
-     "(default: 0)")
-    ("backoff-max", po::value<int>()->value_name("SECONDS"),
-     "failed starts in a row are retried after --interval, doubling up to this (default: 60)")
+     "it is given, as under systemd; sd_notify() from any library)",
+                  s.ready_notify ? "notify" : "interval").c_str())
+    ("ready-timeout", po::value<std::string>()->value_name("SECONDS"),
+     with_default("with --ready=notify, a generation not ready by then is killed and counts as "
+                  "failed", whole_seconds(s.ready_timeout)).c_str())
+    ("drain-timeout", po::value<std::string>()->value_name("SECONDS"),
+     with_default("a worker still running this long after it was told to stop gets SIGKILL; "
+                  "0 never", whole_seconds(s.drain_timeout)).c_str())
+    ("backoff-max", po::value<std::string>()->value_name("SECONDS"),
+     with_default("failed starts in a row are retried after --interval, doubling up to this",
+                  whole_seconds(s.backoff_max)).c_str())
     ("reload-retry", po::value<std::string>()->value_name("MODE"),
-     "after a reload whose new generation failed: 'on' keeps starting new generations (after "
-     "--interval, backing off up to --backoff-max) until one is up, as Perl's start_server "
-     "does; 'off' keeps the serving generation until the next HUP (default: on)")
+     with_default("after a reload whose new generation failed: 'on' keeps starting new "
+     "generations (after --interval, backing off up to --backoff-max) until one is up, as "
+     "Perl's start_server does; 'off' keeps the serving generation until the next HUP",
+                  s.reload_retry ? "on" : "off").c_str())
     ("signal-on-hup", po::value<std::string>()->value_name("SIGNAL"),
-     "signal sent to the old generation once a new one has started (default: TERM)")
+     with_default("signal sent to the old generation once a new one has started",
+                  signal_name(s.signal_on_hup)).c_str())
     ("signal-on-term", po::value<std::string>()->value_name("SIGNAL"),
-     "signal sent to every worker when start_server gets SIGTERM (default: TERM)")
-    ("kill-old-delay", po::value<int>()->value_name("SECONDS"),
-     "seconds to wait after a new generation started before signalling the old one "
-     "(default: 0, or 5 with --enable-auto-restart)")
-    ("enable-auto-restart", po::bool_switch(), "start a new generation every --auto-restart-interval")
-    ("auto-restart-interval", po::value<int>()->value_name("SECONDS"), "seconds between automatic restarts (default: 360)")
+     with_default("signal sent to every worker when start_server gets SIGTERM",
+                  signal_name(s.signal_on_term)).c_str())
+    ("kill-old-delay", po::value<std::string>()->value_name("SECONDS"),
+     with_default("seconds to wait after a new generation started before signalling the old one",
+                  whole_seconds(s.kill_old_delay) + ", or " +
+                      whole_seconds(SupervisorSettings::kAutoRestartKillOldDelay) +
+                      " with --enable-auto-restart").c_str())
+    ("enable-auto-restart", po::bool_switch(),
+     "start a new generation every --auto-restart-interval")
+    ("auto-restart-interval", po::value<std::string>()->value_name("SECONDS"),
+     with_default("seconds between automatic restarts",
+                  whole_seconds(s.auto_restart_interval)).c_str())
     ("pid-file", po::value<std::string>()->value_name("FILE"),
      "write start_server's pid here and hold a lock on it while running")
-    ("status-file", po::value<std::string>()->value_name("FILE"), "keep one GEN:PID line per live generation here")
+    ("status-file", po::value<std::string>()->value_name("FILE"),
+     "keep one GEN:PID line per live generation here")
     ("log-file", po::value<std::string>()->value_name("FILE"),
      "append the output of start_server and its workers to this file, or pipe it to a "
      "command given as '| command args'")
     ("daemonize", po::bool_switch(), "run in the background (requires --log-file)")
     ("dir", po::value<std::string>()->value_name("DIR"), "directory the worker runs in")
     ("respawn-release", po::value<std::string>()->value_name("WHICH"),
-     "what replaces a serving generation that died: 'serving' runs the release it was "
+     with_default("what replaces a serving generation that died: 'serving' runs the release it was "
      "deployed from (the program and --dir with symlinks resolved, as a releases/N + current "
      "layout needs), 'latest' whatever the symlinks point to now; SIGHUP, --restart and "
-     "automatic restarts always take the latest (default: serving)")
+     "automatic restarts always take the latest",
+                  s.respawn_serving_release ? "serving" : "latest").c_str())
     ("envdir", po::value<std::string>()->value_name("DIR"),
      "directory of files NAME whose first line sets NAME in the worker's environment; "
      "read again for every generation")
     ("restart", po::bool_switch(),
      "ask the start_server of --pid-file to start a new generation, and wait until it serves "
      "alone (needs --pid-file and --status-file)")
-    ("restart-timeout", po::value<int>()->value_name("SECONDS"), "seconds --restart waits at most (default: 60)")
+    ("restart-timeout", po::value<std::string>()->value_name("SECONDS"),
+     with_default("seconds --restart waits at most",
+                  whole_seconds(defaults.restart_timeout)).c_str())
     ("status", po::bool_switch(),
      "show the start_server of --pid-file: its pid and uptime, listeners, live generations "
      "with their state, age and release, the last reload and why it failed, any back-off, and "
@@ -127,17 +162,20 @@ po::options_description describe_options() {
     ("json", po::bool_switch(),
      "with --status or --restart, print one JSON object on stdout (schema in the README and "
      "the STATUS section below)")
-    ("stop", po::bool_switch(), "ask the start_server of --pid-file to stop, and wait until it has")
-    ("stop-timeout", po::value<int>()->value_name("SECONDS"),
-     "seconds --stop waits at most; 0 waits for ever (default: 60)")
+    ("stop", po::bool_switch(),
+     "ask the start_server of --pid-file to stop, and wait until it has")
+    ("stop-timeout", po::value<std::string>()->value_name("SECONDS"),
+     with_default("seconds --stop waits at most; 0 waits for ever",
+                  whole_seconds(defaults.stop_timeout)).c_str())
     ("help", po::bool_switch(), "print this help and exit")
     ("version", po::bool_switch(), "print the version and exit");
   // clang-format on
   return desc;
 }
 
-constexpr int kStyle = (po::command_line_style::unix_style | po::command_line_style::allow_long_disguise) &
-                       ~po::command_line_style::allow_sticky;
+constexpr int kStyle =
+    (po::command_line_style::unix_style | po::command_line_style::allow_long_disguise) &
+    ~po::command_line_style::allow_sticky;
 
 bool takes_value(const po::options_description& desc, const std::string& token) {
   std::string name = token.substr(token.find_first_not_of('-'));
@@ -174,47 +212,235 @@ void keep_last_occurrence(po::parsed_options& parsed) {
   auto& opts = parsed.options;
   for (auto it = opts.begin(); it != opts.end();) {
     bool repeated_later = it->string_key != "port" && it->string_key != "path" &&
-                          std::any_of(std::next(it), opts.end(),
-                                      [&](const po::option& later) { return later.string_key == it->string_key; });
+                          std::any_of(std::next(it), opts.end(), [&](const po::option& later) {
+                            return later.string_key == it->string_key;
+                          });
     it = repeated_later ? opts.erase(it) : std::next(it);
   }
-}
-
-Millis seconds_option(const po::variables_map& vm, const std::string& name, int minimum) {
-  int value = vm[name].as<int>();
-  if (value < minimum)
-    throw UsageError("--" + name + ": " + std::to_string(value) + " is out of range (at least " +
-                     std::to_string(minimum) + ")");
-  return Seconds(value);
-}
-
-/// An option, or else its environment variable (Perl reads the variable when the option
-/// is absent). Returns false when neither is set.
-bool option_or_env(const po::variables_map& vm, const std::map<std::string, std::string>& env,
-                   const std::string& name, const std::string& variable, int minimum, Millis& out) {
-  if (vm.count(name)) {
-    out = seconds_option(vm, name, minimum);
-    return true;
-  }
-  auto it = env.find(variable);
-  if (it == env.end() || it->second.empty()) return false;
-  std::size_t used = 0;
-  int value = -1;
-  try {
-    value = std::stoi(it->second, &used);
-  } catch (const std::exception&) {
-  }
-  if (used != it->second.size() || value < minimum)
-    throw UsageError(variable + ": invalid value '" + it->second + "' (a whole number of seconds expected)");
-  out = Seconds(value);
-  return true;
 }
 
 void check_pinned_fds(const std::vector<ListenSpec>& listeners) {
   std::set<int> seen;
   for (const auto& spec : listeners)
     if (spec.pinned_fd && !seen.insert(*spec.pinned_fd).second)
-      throw UsageError("--port: file descriptor " + std::to_string(*spec.pinned_fd) + " is given twice");
+      throw UsageError("--port: file descriptor " + std::to_string(*spec.pinned_fd) +
+                       " is given twice");
+}
+
+/// The parsed words, read one option at a time. A bad value is a UsageError that names the
+/// option and quotes the value; numbers go through parse_integer (number.h).
+class OptionValues {
+ public:
+  OptionValues(const po::variables_map& vm, const std::map<std::string, std::string>& env)
+      : vm_(vm), env_(env) {}
+
+  bool given(const char* name) const { return vm_.count(name) > 0; }
+  bool flag(const char* name) const { return vm_[name].as<bool>(); }
+  std::string text(const char* name) const {
+    return given(name) ? vm_[name].as<std::string>() : std::string();
+  }
+  std::vector<std::string> texts(const char* name) const {
+    return given(name) ? vm_[name].as<std::vector<std::string>>() : std::vector<std::string>();
+  }
+  /// The environment variable's value; empty when unset.
+  std::string env(const char* variable) const {
+    auto it = env_.find(variable);
+    return it == env_.end() ? std::string() : it->second;
+  }
+
+  /// A whole number of at least `minimum`; `what` says what kind ("seconds").
+  int number(const char* name, int minimum, const char* what = "") const {
+    return whole_number("--" + std::string(name), text(name), minimum, what);
+  }
+  /// Sets `out` from the option, when given.
+  void seconds(const char* name, int minimum, Millis& out) const {
+    if (given(name)) out = Seconds(number(name, minimum, " of seconds"));
+  }
+  /// The option, or else its environment variable (Perl reads the variable when the option
+  /// is absent); false when neither is set.
+  bool seconds_or_env(const char* name, const char* variable, int minimum, Millis& out) const {
+    if (given(name)) {
+      seconds(name, minimum, out);
+      return true;
+    }
+    std::string value = env(variable);
+    if (value.empty()) return false;
+    out = Seconds(whole_number(variable, value, minimum, " of seconds"));
+    return true;
+  }
+  /// One of `choices`, in the order given: its index.
+  std::size_t choice(const char* name, std::initializer_list<const char*> choices) const {
+    std::string value = text(name);
+    std::string expected;
+    std::size_t index = 0;
+    for (const char* c : choices) {
+      if (value == c) return index;
+      expected += std::string(index == 0                    ? ""
+                              : index + 1 == choices.size() ? " or "
+                                                            : ", ") +
+                  quote(c);
+      ++index;
+    }
+    throw UsageError("--" + std::string(name) + ": unknown value " + quote(value) + " (expected " +
+                     expected + ")");
+  }
+
+ private:
+  static int whole_number(const std::string& culprit, const std::string& value, int minimum,
+                          const char* what) {
+    std::optional<int> n = parse_integer<int>(value, minimum);
+    if (!n)
+      throw UsageError(culprit + ": invalid value " + quote(value) + " (a whole number" + what +
+                       ", at least " + std::to_string(minimum) + ", expected)");
+    return *n;
+  }
+
+  const po::variables_map& vm_;
+  const std::map<std::string, std::string>& env_;
+};
+
+// --- the steps of parse_options, in order ----------------------------------------------------
+
+/// Boost parses the option words. Its messages quote the word they are about, but write it as
+/// given: control characters are escaped here, as quote() would, so they stay one line.
+po::variables_map parse_words(const po::options_description& desc,
+                              const std::vector<std::string>& words) {
+  po::variables_map vm;
+  try {
+    po::parsed_options parsed = po::command_line_parser(words).options(desc).style(kStyle).run();
+    keep_last_occurrence(parsed);
+    po::store(parsed, vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(escape_controls(e.what()));
+  }
+  return vm;
+}
+
+/// --help and --version: true when one of them is the mode (Perl's order: help first).
+bool read_info_mode(const OptionValues& o, Config& config) {
+  if (o.flag("help")) {
+    config.mode = Config::Mode::kHelp;
+    config.help_text = help_text();
+    return true;
+  }
+  if (o.flag("version")) {
+    config.mode = Config::Mode::kVersion;
+    return true;
+  }
+  return false;
+}
+
+/// --status, --restart and --stop, which talk to a running start_server: true when one of
+/// them is the mode (in that order), with what it needs checked.
+bool read_control_mode(const OptionValues& o, Config& config) {
+  config.pid_file = o.text("pid-file");
+  config.status_file = o.text("status-file");
+  o.seconds("restart-timeout", 1, config.restart_timeout);
+  o.seconds("stop-timeout", 0, config.stop_timeout);
+  config.json = o.flag("json");
+  if (config.json && !o.flag("restart") && !o.flag("status"))
+    throw UsageError("--json goes with --status or --restart");
+  if (o.flag("status")) {
+    if (config.pid_file.empty())
+      throw UsageError("--status option requires --pid-file to be set as well");
+    config.mode = Config::Mode::kStatus;
+    return true;
+  }
+  if (o.flag("restart")) {
+    if (config.pid_file.empty() || config.status_file.empty())
+      throw UsageError("--restart option requires --pid-file and --status-file to be set as well");
+    config.mode = Config::Mode::kRestart;
+    return true;
+  }
+  if (o.flag("stop")) {
+    if (config.pid_file.empty())
+      throw UsageError("--stop option requires --pid-file to be set as well");
+    config.mode = Config::Mode::kStop;
+    return true;
+  }
+  return false;
+}
+
+/// What running needs before anything else: a program, and a log for --daemonize.
+void read_run_basics(const OptionValues& o, Config& config) {
+  config.listen_fds = o.flag("listen-fds");
+  config.log_file = o.text("log-file");
+  config.daemonize = o.flag("daemonize");
+  if (config.daemonize && config.log_file.empty())
+    throw UsageError("--daemonize requires --log-file to be set as well");
+  if (config.command.empty()) throw UsageError("server program not specified");
+}
+
+/// --port, --path, --path-mode and --backlog.
+void read_listeners(const OptionValues& o, Config& config) {
+  for (const auto& value : o.texts("port")) config.listeners.push_back(parse_port(value));
+  for (const auto& value : o.texts("path")) config.listeners.push_back(parse_path(value));
+  check_pinned_fds(config.listeners);
+  if (o.given("path-mode")) {
+    std::string mode = o.text("path-mode");
+    std::optional<unsigned> value = parse_integer<unsigned>(mode, 0, 0777, 8);
+    if (!value)
+      throw UsageError("--path-mode: invalid value " + quote(mode) +
+                       " (octal, 0 to 0777, expected)");
+    config.path_mode = *value;
+  }
+  if (o.given("backlog")) {
+    int backlog = o.number("backlog", 0);
+    if (backlog > 0) config.backlog = backlog;  // 0 means the default, as Perl's ||=
+  }
+}
+
+/// How generations start, fail and stop: --interval, --ready, the timeouts, --backoff-max,
+/// --reload-retry and the signals.
+void read_generation_settings(const OptionValues& o, Config& config) {
+  o.seconds("interval", 0, config.supervisor.interval);
+  if (o.given("ready") && o.choice("ready", {"interval", "notify"}) == 1)
+    config.supervisor.ready_notify = true;
+  o.seconds("ready-timeout", 1, config.supervisor.ready_timeout);
+  o.seconds("drain-timeout", 0, config.supervisor.drain_timeout);
+  o.seconds("backoff-max", 1, config.supervisor.backoff_max);
+  if (o.given("reload-retry"))
+    config.supervisor.reload_retry = o.choice("reload-retry", {"on", "off"}) == 0;
+  if (o.given("signal-on-hup"))
+    config.supervisor.signal_on_hup = parse_signal_name("signal-on-hup", o.text("signal-on-hup"));
+  if (o.given("signal-on-term"))
+    config.supervisor.signal_on_term =
+        parse_signal_name("signal-on-term", o.text("signal-on-term"));
+}
+
+/// The options Perl lets the environment stand in for, and what the workers are told of them.
+void read_auto_restart_and_exports(const OptionValues& o, Config& config) {
+  config.supervisor.auto_restart = o.flag("enable-auto-restart");
+  if (!config.supervisor.auto_restart) {
+    std::string value = o.env("ENABLE_AUTO_RESTART");
+    config.supervisor.auto_restart = !value.empty() && value != "0";
+  }
+  bool interval_given = o.seconds_or_env("auto-restart-interval", "AUTO_RESTART_INTERVAL", 1,
+                                         config.supervisor.auto_restart_interval);
+  bool delay_given =
+      o.seconds_or_env("kill-old-delay", "KILL_OLD_DELAY", 0, config.supervisor.kill_old_delay);
+  if (!delay_given && config.supervisor.auto_restart)
+    config.supervisor.kill_old_delay = SupervisorSettings::kAutoRestartKillOldDelay;
+
+  config.envdir = o.text("envdir");
+  if (config.envdir.empty()) config.envdir = o.env("ENVDIR");
+
+  if (!config.envdir.empty()) config.exported_env.emplace_back("ENVDIR", config.envdir);
+  if (config.supervisor.auto_restart) config.exported_env.emplace_back("ENABLE_AUTO_RESTART", "1");
+  if (delay_given)
+    config.exported_env.emplace_back("KILL_OLD_DELAY",
+                                     whole_seconds(config.supervisor.kill_old_delay));
+  if (interval_given)
+    config.exported_env.emplace_back("AUTO_RESTART_INTERVAL",
+                                     whole_seconds(config.supervisor.auto_restart_interval));
+}
+
+/// Where and what the worker runs: --dir and --respawn-release.
+void read_worker_settings(const OptionValues& o, Config& config) {
+  config.dir = o.text("dir");
+  if (o.given("respawn-release") && o.choice("respawn-release", {"serving", "latest"}) == 1)
+    config.supervisor.respawn_serving_release = false;
 }
 
 }  // namespace
@@ -225,137 +451,21 @@ std::string help_text() {
   return out.str();
 }
 
-Config parse_options(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+Config parse_options(const std::vector<std::string>& args,
+                     const std::map<std::string, std::string>& env) {
   const po::options_description desc = describe_options();
-  std::vector<std::string> option_args;
   Config config;
-  split_args(desc, args, option_args, config.command);
+  std::vector<std::string> option_words;
+  split_args(desc, args, option_words, config.command);
+  const po::variables_map vm = parse_words(desc, option_words);
+  const OptionValues options(vm, env);
 
-  po::variables_map vm;
-  try {
-    po::parsed_options parsed = po::command_line_parser(option_args).options(desc).style(kStyle).run();
-    keep_last_occurrence(parsed);
-    po::store(parsed, vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw UsageError(e.what());
-  }
-
-  auto flag = [&](const char* name) { return vm[name].as<bool>(); };
-  auto text = [&](const char* name) { return vm.count(name) ? vm[name].as<std::string>() : std::string(); };
-
-  if (flag("help")) {
-    config.mode = Config::Mode::kHelp;
-    config.help_text = help_text();
-    return config;
-  }
-  if (flag("version")) {
-    config.mode = Config::Mode::kVersion;
-    return config;
-  }
-
-  config.pid_file = text("pid-file");
-  config.status_file = text("status-file");
-  if (vm.count("restart-timeout")) config.restart_timeout = seconds_option(vm, "restart-timeout", 1);
-  if (vm.count("stop-timeout")) config.stop_timeout = seconds_option(vm, "stop-timeout", 0);
-  config.json = flag("json");
-  if (config.json && !flag("restart") && !flag("status"))
-    throw UsageError("--json goes with --status or --restart");
-  if (flag("status")) {
-    if (config.pid_file.empty()) throw UsageError("--status option requires --pid-file to be set as well");
-    config.mode = Config::Mode::kStatus;
-    return config;
-  }
-  if (flag("restart")) {
-    if (config.pid_file.empty() || config.status_file.empty())
-      throw UsageError("--restart option requires --pid-file and --status-file to be set as well");
-    config.mode = Config::Mode::kRestart;
-    return config;
-  }
-  if (flag("stop")) {
-    if (config.pid_file.empty()) throw UsageError("--stop option requires --pid-file to be set as well");
-    config.mode = Config::Mode::kStop;
-    return config;
-  }
-
-  config.listen_fds = flag("listen-fds");
-  config.log_file = text("log-file");
-  config.daemonize = flag("daemonize");
-  if (config.daemonize && config.log_file.empty())
-    throw UsageError("--daemonize requires --log-file to be set as well");
-  if (config.command.empty()) throw UsageError("server program not specified");
-
-  if (vm.count("port"))
-    for (const auto& value : vm["port"].as<std::vector<std::string>>()) config.listeners.push_back(parse_port(value));
-  if (vm.count("path"))
-    for (const auto& value : vm["path"].as<std::vector<std::string>>()) config.listeners.push_back(parse_path(value));
-  check_pinned_fds(config.listeners);
-  if (vm.count("path-mode")) {
-    std::string mode = text("path-mode");
-    std::size_t used = 0;
-    unsigned long value = 01000;
-    try {
-      value = std::stoul(mode, &used, 8);
-    } catch (const std::exception&) {
-    }
-    if (mode.empty() || used != mode.size() || value > 0777)
-      throw UsageError("--path-mode: invalid mode '" + mode + "' (octal, 0 to 0777)");
-    config.path_mode = static_cast<unsigned>(value);
-  }
-
-  if (vm.count("backlog")) {
-    int backlog = vm["backlog"].as<int>();
-    if (backlog < 0) throw UsageError("--backlog: " + std::to_string(backlog) + " is out of range (at least 0)");
-    if (backlog > 0) config.backlog = backlog;  // 0 means the default, as Perl's ||=
-  }
-  if (vm.count("interval")) config.interval = seconds_option(vm, "interval", 0);
-  if (vm.count("ready")) {
-    std::string mode = text("ready");
-    if (mode == "notify")
-      config.ready = Config::Ready::kNotify;
-    else if (mode != "interval")
-      throw UsageError("--ready: unknown mode '" + mode + "' (expected 'interval' or 'notify')");
-  }
-  if (vm.count("ready-timeout")) config.ready_timeout = seconds_option(vm, "ready-timeout", 1);
-  if (vm.count("drain-timeout")) config.drain_timeout = seconds_option(vm, "drain-timeout", 0);
-  if (vm.count("backoff-max")) config.backoff_max = seconds_option(vm, "backoff-max", 1);
-  if (vm.count("reload-retry")) {
-    std::string mode = text("reload-retry");
-    if (mode != "on" && mode != "off")
-      throw UsageError("--reload-retry: unknown value " + quote(mode) + " (expected 'on' or 'off')");
-    config.reload_retry = mode == "on";
-  }
-  if (vm.count("signal-on-hup")) config.signal_on_hup = parse_signal_name("signal-on-hup", text("signal-on-hup"));
-  if (vm.count("signal-on-term")) config.signal_on_term = parse_signal_name("signal-on-term", text("signal-on-term"));
-
-  config.auto_restart = flag("enable-auto-restart");
-  if (!config.auto_restart) {
-    auto it = env.find("ENABLE_AUTO_RESTART");
-    config.auto_restart = it != env.end() && !it->second.empty() && it->second != "0";
-  }
-  bool interval_given = option_or_env(vm, env, "auto-restart-interval", "AUTO_RESTART_INTERVAL", 1,
-                                      config.auto_restart_interval);
-  bool delay_given = option_or_env(vm, env, "kill-old-delay", "KILL_OLD_DELAY", 0, config.kill_old_delay);
-  if (!delay_given && config.auto_restart) config.kill_old_delay = Seconds(5);
-
-  config.dir = text("dir");
-  if (vm.count("respawn-release")) {
-    std::string which = text("respawn-release");
-    if (which == "latest")
-      config.respawn_release = Config::RespawnRelease::kLatest;
-    else if (which != "serving")
-      throw UsageError("--respawn-release: unknown value '" + which + "' (expected 'serving' or 'latest')");
-  }
-  config.envdir = text("envdir");
-  if (config.envdir.empty())
-    if (auto it = env.find("ENVDIR"); it != env.end()) config.envdir = it->second;
-
-  auto seconds_text = [](Millis m) { return std::to_string(std::chrono::duration_cast<Seconds>(m).count()); };
-  if (!config.envdir.empty()) config.exported_env.emplace_back("ENVDIR", config.envdir);
-  if (config.auto_restart) config.exported_env.emplace_back("ENABLE_AUTO_RESTART", "1");
-  if (delay_given) config.exported_env.emplace_back("KILL_OLD_DELAY", seconds_text(config.kill_old_delay));
-  if (interval_given)
-    config.exported_env.emplace_back("AUTO_RESTART_INTERVAL", seconds_text(config.auto_restart_interval));
+  if (read_info_mode(options, config) || read_control_mode(options, config)) return config;
+  read_run_basics(options, config);
+  read_listeners(options, config);
+  read_generation_settings(options, config);
+  read_auto_restart_and_exports(options, config);
+  read_worker_settings(options, config);
   return config;
 }
 

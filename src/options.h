@@ -13,7 +13,8 @@ namespace starter {
 /// Parses argv (without argv[0]). `env` supplies ENVDIR, ENABLE_AUTO_RESTART,
 /// KILL_OLD_DELAY and AUTO_RESTART_INTERVAL when the option is not given.
 /// Throws UsageError with a one-line message naming the culprit.
-Config parse_options(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
+Config parse_options(const std::vector<std::string>& args,
+                     const std::map<std::string, std::string>& env);
 
 /// The --help text (also the source of the man page).
 std::string help_text();

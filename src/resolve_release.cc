@@ -15,7 +15,8 @@ namespace {
 
 /// realpath(3), or "" when the path does not resolve.
 std::string real_path(const std::string& path) {
-  std::unique_ptr<char, decltype(&std::free)> resolved(::realpath(path.c_str(), nullptr), &std::free);
+  std::unique_ptr<char, decltype(&std::free)> resolved(::realpath(path.c_str(), nullptr),
+                                                       &std::free);
   return resolved ? std::string(resolved.get()) : std::string();
 }
 
@@ -38,7 +39,8 @@ bool through_symlink(const std::string& path, const std::string& resolved) {
 
 }  // namespace
 
-Release resolve_release(const std::string& program, const std::string& path_env, const std::string& dir) {
+Release resolve_release(const std::string& program, const std::string& path_env,
+                        const std::string& dir) {
   Release release;
   if (!dir.empty()) release.dir = real_path(dir);
   std::string found;
@@ -46,14 +48,16 @@ Release resolve_release(const std::string& program, const std::string& path_env,
     // The worker execs after chdir(dir): a relative candidate is relative to it.
     if (candidate.front() != '/' && !dir.empty()) candidate = dir + "/" + candidate;
     struct stat st {};
-    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0) {
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::access(candidate.c_str(), X_OK) == 0) {
       found = candidate;
       break;
     }
   }
   if (!found.empty()) release.program = real_path(found);
   // `--dir=/srv/app/current -- python3 app.py`: the release is the directory, not python3.
-  bool dir_named = !release.dir.empty() && (through_symlink(dir, release.dir) || !through_symlink(found, release.program));
+  bool dir_named = !release.dir.empty() &&
+                   (through_symlink(dir, release.dir) || !through_symlink(found, release.program));
   release.name = dir_named ? release.dir : release.program;
   return release;
 }

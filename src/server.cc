@@ -6,9 +6,9 @@
 
 #include <cerrno>
 #include <climits>
-#include <set>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "daemon.h"
 #include "descendants.h"
@@ -55,9 +55,10 @@ int poll_timeout(std::optional<TimePoint> deadline, TimePoint now) {
 void check_dir(const std::string& dir) {
   if (dir.empty()) return;
   struct stat st {};
-  int error = ::stat(dir.c_str(), &st) < 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR
-                                                    : ::access(dir.c_str(), X_OK) < 0 ? errno
-                                                                                      : 0;
+  int error = ::stat(dir.c_str(), &st) < 0      ? errno
+              : !S_ISDIR(st.st_mode)            ? ENOTDIR
+              : ::access(dir.c_str(), X_OK) < 0 ? errno
+                                                : 0;
   if (error) throw UsageError("--dir: " + quote(dir) + ": " + errno_text(error));
 }
 
@@ -133,7 +134,7 @@ class Server {
 Server::Server(const Config& config)
     : config_(config),
       mask_((cloexec_inherited_fds(), SignalMask::block_handled())),
-      supervisor_(SupervisorSettings::from(config)) {
+      supervisor_(config.supervisor) {
   if (!config.envdir.empty())
     for (const auto& [name, value] : read_envdir(config.envdir)) envdir_names_.insert(name);
   check_dir(config.dir);
@@ -145,7 +146,9 @@ Server::Server(const Config& config)
   SystemdFds passed = take_systemd_fds();
   TakenBack back = take_back_stored(std::move(passed.stored), config.listeners, passed.sockets);
   for (auto& socket : back.kept) passed.sockets.push_back(std::move(socket));
-  listeners_ = Listeners::open(config.listeners, config.backlog, std::move(passed.sockets), config.path_mode);
+  listeners_ = Listeners::open(config.listeners, config.backlog, std::move(passed.sockets),
+                               config.path_mode);
+  for (const auto& note : listeners_.take_notes()) log_line(note);
   if (config.listen_fds) listeners_.place_from_3();
   if (!config.log_file.empty()) {
     log_ = LogTarget::open(config.log_file, base_environment(config, inherited_env_), mask_);
@@ -170,7 +173,7 @@ Server::Server(const Config& config)
     if (!config.pid_file.empty()) pid_file_ = PidFile::create(config.pid_file);
   }
   become_subreaper();  // after --daemonize: fork(2) does not pass it on
-  store_listeners();  // from the pid systemd knows as the main process, after --daemonize
+  store_listeners();   // from the pid systemd knows as the main process, after --daemonize
 }
 
 // Each listener we bound goes to systemd's fd store as soon as it exists, so that a crash of
@@ -183,10 +186,11 @@ void Server::store_listeners() {
   std::size_t used = listeners_.in_store_count();
   std::vector<std::string> stored;
   listeners_.store_own([&](const Listener& l) {
-    std::string what = l.spec().describe();
+    std::string what = quote(l.spec().describe());
     auto name = fd_store_name(l.spec().key());
     if (!name) {
-      log_line("socket " + what + " is not kept in systemd's fd store: its name would exceed 255 characters");
+      log_line("socket " + what +
+               " is not kept in systemd's fd store: its name would exceed 255 characters");
       return false;
     }
     if (used >= capacity) {
@@ -209,14 +213,15 @@ void Server::store_listeners() {
 
 StatusDetail::Limits limits_of(const Config& c) {
   StatusDetail::Limits l;
-  l.interval_ms = c.interval.count();
-  l.ready = c.ready == Config::Ready::kNotify ? "notify" : "interval";
-  l.ready_timeout_ms = c.ready_timeout.count();
-  l.drain_timeout_ms = c.drain_timeout.count();
-  l.backoff_max_ms = c.backoff_max.count();
-  l.kill_old_delay_ms = c.kill_old_delay.count();
-  l.auto_restart_interval_ms = c.auto_restart ? c.auto_restart_interval.count() : 0;
-  l.respawn_release = c.respawn_release == Config::RespawnRelease::kServing ? "serving" : "latest";
+  const SupervisorSettings& s = c.supervisor;
+  l.interval_ms = s.interval.count();
+  l.ready = s.ready_notify ? "notify" : "interval";
+  l.ready_timeout_ms = s.ready_timeout.count();
+  l.drain_timeout_ms = s.drain_timeout.count();
+  l.backoff_max_ms = s.backoff_max.count();
+  l.kill_old_delay_ms = s.kill_old_delay.count();
+  l.auto_restart_interval_ms = s.auto_restart ? s.auto_restart_interval.count() : 0;
+  l.respawn_release = s.respawn_serving_release ? "serving" : "latest";
   return l;
 }
 
@@ -240,8 +245,10 @@ int Server::run() {
     detail_file_.emplace(detail_path(config_.pid_file));
     detail_.pid = ::getpid();
     detail_.version = STARTER_VERSION;
-    detail_.started_ms = std::chrono::duration_cast<Millis>(Clock::now().time_since_epoch()).count();
-    for (const auto& entry : listeners_.port_entries()) detail_.listeners.push_back({entry.key, entry.fd});
+    detail_.started_ms =
+        std::chrono::duration_cast<Millis>(Clock::now().time_since_epoch()).count();
+    for (const auto& entry : listeners_.port_entries())
+      detail_.listeners.push_back({entry.key, entry.fd});
     detail_.limits = limits_of(config_);
   }
   ping_watchdog();
@@ -286,7 +293,7 @@ void Server::turn() {
     generations.push_back(generation);
   }
   int rc = ::poll(fds.data(), fds.size(), poll_timeout(deadline, Clock::now()));
-  if (rc < 0 && errno != EINTR) throw SysError("poll", "signalfd");
+  if (rc < 0 && errno != EINTR) throw SysError("poll", "");
   for (std::size_t i = 1; rc > 0 && i < fds.size(); ++i)
     if (fds[i].revents & POLLIN) on_notifications(generations[i]);
   if (rc > 0 && (fds[0].revents & POLLIN)) on_signals();
@@ -360,7 +367,8 @@ void Server::on_child_exits(const std::vector<ChildExit>& exits) {
       // The pipe stays open (we hold its read end): start the command again on it, at most
       // once a second, so a command that cannot start does not make us fork in a loop.
       logger_restart_at_ = std::max(Clock::now(), logger_started_ + Seconds(1));
-      log_line("the --log-file command exited: " + describe_wait_status(exit.status) + "; starting it again");
+      log_line("the --log-file command exited: " + describe_wait_status(exit.status) +
+               "; starting it again");
       continue;
     }
     for (const auto& w : supervisor_.workers())
@@ -432,12 +440,13 @@ void Server::on_notifications(unsigned long generation) {
   for (const auto& m : messages) {
     if (!from_generation(m.sender, generation)) {
       if (!std::exchange(n.warned_foreign, true))
-        log_line("ignoring notifications to generation " + gen + " from pid " + std::to_string(m.sender) +
-                 ", which is not one of its processes");
+        log_line("ignoring notifications to generation " + gen + " from pid " +
+                 std::to_string(m.sender) + ", which is not one of its processes");
       continue;
     }
     if (m.malformed && !std::exchange(n.warned_malformed, true))
-      log_line("generation " + gen + " sent a malformed notification (oversized, binary, or a line without '='); "
+      log_line("generation " + gen +
+               " sent a malformed notification (oversized, binary, or a line without '='); "
                "using its well-formed lines only");
     if (auto status = m.get("STATUS")) feed(event::WorkerStatus{generation, *status});
     if (m.get("READY") == "1") feed(event::Ready{generation});
@@ -470,7 +479,7 @@ void Server::carry_out(const action::Spawn& a) {
   in.release = a.release;  // a respawn runs the kept release
   std::optional<NotifySocket> notify_socket;
   try {
-    if (config_.ready == Config::Ready::kNotify) {
+    if (config_.supervisor.ready_notify) {
       notify_socket.emplace(a.generation);
       in.notify_socket = notify_socket->address();
     }
@@ -481,7 +490,8 @@ void Server::carry_out(const action::Spawn& a) {
         a.release ? *a.release : resolve_release(config_.command.front(), path, config_.dir);
     SpawnResult result = spawn_process(launch, mask_);
     if (notify_socket) notify_.emplace(a.generation, GenerationNotify{std::move(*notify_socket)});
-    std::string exec_error = result.error ? result.failed_step + " failed, " + errno_text(result.error) : std::string();
+    std::string exec_error =
+        result.error ? result.failed_step + ": " + errno_text(result.error) : std::string();
     feed(event::Spawned{a.generation, result.pid, exec_error, release});
   } catch (const std::exception& e) {  // fork or the notify socket failed, or memory ran out
     feed(event::SpawnFailed{a.generation, e.what()});
@@ -491,7 +501,8 @@ void Server::carry_out(const action::Spawn& a) {
 void Server::carry_out(const action::Signal& a) {
   // ESRCH: it exited and waits to be reaped; the SIGCHLD is on its way.
   if (::kill(a.pid, a.signo) < 0 && errno != ESRCH)
-    log_line("kill(" + std::to_string(a.pid) + ", " + signal_name(a.signo) + "): " + errno_text(errno));
+    log_line("kill(" + std::to_string(a.pid) + ", " + signal_name(a.signo) +
+             "): " + errno_text(errno));
 }
 
 void Server::carry_out(const action::WriteStatus& a) {
@@ -500,16 +511,21 @@ void Server::carry_out(const action::WriteStatus& a) {
     if (std::string degraded = status_file_->write(a.status); !degraded.empty())
       log_line("cannot replace the status file: " + degraded);
   } catch (const SysError& e) {
-    log_line(std::string("the status file is stale, it could be neither written nor removed: ") + e.what());
+    log_line(std::string("the status file is stale, it could be neither written nor removed: ") +
+             e.what());
   }
 }
 
 void Server::carry_out(const action::Notify& a) {
   switch (a.kind) {
-    case action::Notify::Kind::kReady: return notifier_.ready(a.status);
-    case action::Notify::Kind::kReloading: return notifier_.reloading(a.status);
-    case action::Notify::Kind::kStopping: return notifier_.stopping(a.status);
-    case action::Notify::Kind::kStatus: return notifier_.status(a.status);
+    case action::Notify::Kind::kReady:
+      return notifier_.ready(a.status);
+    case action::Notify::Kind::kReloading:
+      return notifier_.reloading(a.status);
+    case action::Notify::Kind::kStopping:
+      return notifier_.stopping(a.status);
+    case action::Notify::Kind::kStatus:
+      return notifier_.status(a.status);
   }
 }
 

@@ -1,7 +1,7 @@
 #include "server_starter_port.h"
 
-#include <charconv>
-#include <climits>
+#include "number.h"
+#include "quote.h"
 
 namespace starter {
 
@@ -16,37 +16,6 @@ std::string encode_server_starter_port(const std::vector<PortEntry>& entries) {
   return out;
 }
 
-namespace {
-
-
-bool parse_fd(std::string_view text, int& fd) {
-  if (text.empty() || text.size() > 10) return false;
-  for (char c : text)
-    if (c < '0' || c > '9') return false;
-  long value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value > INT_MAX) return false;
-  fd = static_cast<int>(value);
-  return true;
-}
-
-}  // namespace
-
-std::string quote(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "'";
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "'";
-}
-
 PortDecodeResult decode_server_starter_port(std::string_view value) {
   PortDecodeResult result;
   if (value.empty()) return result;
@@ -54,7 +23,8 @@ PortDecodeResult decode_server_starter_port(std::string_view value) {
   std::size_t start = 0;
   for (;;) {
     std::size_t end = value.find(';', start);
-    std::string_view entry = value.substr(start, end == std::string_view::npos ? value.npos : end - start);
+    std::string_view entry =
+        value.substr(start, end == std::string_view::npos ? value.npos : end - start);
     std::size_t eq = entry.rfind('=');
     if (entry.empty()) {
       result.error = "empty entry in " + quote(value);
@@ -63,11 +33,12 @@ PortDecodeResult decode_server_starter_port(std::string_view value) {
     } else if (eq == 0) {
       result.error = "entry " + quote(entry) + " has no address before '='";
     } else {
-      int fd = -1;
-      if (!parse_fd(entry.substr(eq + 1), fd))
-        result.error = "entry " + quote(entry) + " has a bad file descriptor " + quote(entry.substr(eq + 1));
+      std::optional<int> fd = parse_integer<int>(entry.substr(eq + 1), 0);
+      if (!fd)
+        result.error =
+            "entry " + quote(entry) + " has a bad file descriptor " + quote(entry.substr(eq + 1));
       else
-        result.entries.push_back({std::string(entry.substr(0, eq)), fd});
+        result.entries.push_back({std::string(entry.substr(0, eq)), *fd});
     }
     if (!result.ok()) {
       result.entries.clear();

@@ -47,8 +47,4 @@ struct PortDecodeResult {
 
 PortDecodeResult decode_server_starter_port(std::string_view value);
 
-/// `s` in single quotes for a message, control characters written as \xNN: outside input
-/// quoted in an error never breaks the one-line rule.
-std::string quote(std::string_view s);
-
 }  // namespace starter

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "error.h"
+#include "number.h"
 
 namespace starter {
 
@@ -13,11 +14,8 @@ int parse_signal_name(const std::string& option, const std::string& name) {
   if (upper.rfind("SIG", 0) == 0) upper.erase(0, 3);
   for (int signo = 1; signo < NSIG; ++signo)
     if (signal_name(signo) == upper) return signo;
-  if (!upper.empty() && upper.find_first_not_of("0123456789") == std::string::npos && upper.size() < 4) {
-    int signo = std::stoi(upper);
-    if (signo > 0 && signo < NSIG) return signo;
-  }
-  throw UsageError("--" + option + ": unknown signal '" + name + "'");
+  if (std::optional<int> signo = parse_integer<int>(upper, 1, NSIG - 1)) return *signo;
+  throw UsageError("--" + option + ": unknown signal " + quote(name));
 }
 
 std::string signal_name(int signo) {

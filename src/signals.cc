@@ -11,7 +11,8 @@ SignalMask SignalMask::block_handled() {
   sigemptyset(&mask.handled_);
   for (int signo : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM})
     sigaddset(&mask.handled_, signo);
-  if (::sigprocmask(SIG_BLOCK, &mask.handled_, &mask.original_) < 0) throw SysError("sigprocmask", "SIG_BLOCK");
+  if (::sigprocmask(SIG_BLOCK, &mask.handled_, &mask.original_) < 0)
+    throw SysError("sigprocmask", "").flag("SIG_BLOCK");
   // A background job of a non-interactive shell starts with INT and QUIT ignored, and an
   // ignored SIGCHLD would make the kernel reap our workers for us: the handled signals are
   // read from the signalfd, with the default disposition behind the block.
@@ -19,11 +20,13 @@ SignalMask SignalMask::block_handled() {
   deflt.sa_handler = SIG_DFL;
   sigemptyset(&deflt.sa_mask);
   for (int signo : {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM})
-    if (::sigaction(signo, &deflt, nullptr) < 0) throw SysError("sigaction", "SIG_DFL");
+    if (::sigaction(signo, &deflt, nullptr) < 0)
+      throw SysError("sigaction", "").flag(std::to_string(signo) + ", SIG_DFL");
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
-  if (::sigaction(SIGPIPE, &ignore, nullptr) < 0) throw SysError("sigaction", "SIGPIPE");
+  if (::sigaction(SIGPIPE, &ignore, nullptr) < 0)
+    throw SysError("sigaction", "").flag("SIGPIPE, SIG_IGN");
   return mask;
 }
 
@@ -34,7 +37,8 @@ void SignalMask::restore_in_child() const {
   deflt.sa_handler = SIG_DFL;
   sigemptyset(&deflt.sa_mask);
   for (int signo = 1; signo < NSIG; ++signo)
-    if (signo != SIGKILL && signo != SIGSTOP) (void)::sigaction(signo, &deflt, nullptr);  // EINVAL: libc's own
+    if (signo != SIGKILL && signo != SIGSTOP)
+      (void)::sigaction(signo, &deflt, nullptr);  // EINVAL: libc's own
   ::sigprocmask(SIG_SETMASK, &original_, nullptr);
 }
 
@@ -49,7 +53,7 @@ std::vector<signalfd_siginfo> SignalFd::drain() {
     long n = read_some(fd_.get(), info, sizeof info);
     if (n < 0) {
       if (errno == EAGAIN) return out;
-      throw SysError("read", "signalfd");
+      throw SysError("read", "").during("signalfd");
     }
     if (n == 0) return out;
     out.insert(out.end(), info, info + static_cast<std::size_t>(n) / sizeof info[0]);

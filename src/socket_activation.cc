@@ -27,11 +27,13 @@ InheritedSocket describe_socket(UniqueFd fd, std::string name) {
   int raw = fd.get();
   socklen_t len = sizeof out.type;
   if (::getsockopt(raw, SOL_SOCKET, SO_TYPE, &out.type, &len) < 0) unusable(raw, "not a socket");
-  if (out.type != SOCK_STREAM && out.type != SOCK_DGRAM) unusable(raw, "neither a stream nor a datagram socket");
+  if (out.type != SOCK_STREAM && out.type != SOCK_DGRAM)
+    unusable(raw, "neither a stream nor a datagram socket");
 
   sockaddr_storage ss{};
   len = sizeof ss;
-  if (::getsockname(raw, reinterpret_cast<sockaddr*>(&ss), &len) < 0) throw SysError("getsockname", std::to_string(raw));
+  if (::getsockname(raw, reinterpret_cast<sockaddr*>(&ss), &len) < 0)
+    throw SysError("getsockname", "").flag(std::to_string(raw));
   ListenSpec& spec = out.address;
   spec.kind = out.type == SOCK_DGRAM ? ListenSpec::Kind::kUdp : ListenSpec::Kind::kTcp;
   char text[INET6_ADDRSTRLEN] = {};
@@ -39,7 +41,8 @@ InheritedSocket describe_socket(UniqueFd fd, std::string name) {
     case AF_INET: {
       auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
       spec.port = ntohs(sin->sin_port);
-      if (sin->sin_addr.s_addr != htonl(INADDR_ANY)) spec.host = ::inet_ntop(AF_INET, &sin->sin_addr, text, sizeof text);
+      if (sin->sin_addr.s_addr != htonl(INADDR_ANY))
+        spec.host = ::inet_ntop(AF_INET, &sin->sin_addr, text, sizeof text);
       break;
     }
     case AF_INET6: {
@@ -51,8 +54,10 @@ InheritedSocket describe_socket(UniqueFd fd, std::string name) {
     }
     case AF_UNIX: {
       auto* sun = reinterpret_cast<sockaddr_un*>(&ss);
-      std::size_t path_len = len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
-      if (path_len == 0 || sun->sun_path[0] == '\0') unusable(raw, "an unnamed or abstract unix socket");
+      std::size_t path_len =
+          len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
+      if (path_len == 0 || sun->sun_path[0] == '\0')
+        unusable(raw, "an unnamed or abstract unix socket");
       spec.kind = ListenSpec::Kind::kUnix;
       spec.path.assign(sun->sun_path, ::strnlen(sun->sun_path, path_len));
       break;
@@ -70,7 +75,9 @@ SystemdFds take_systemd_fds() {
   // unset_environment=1: the variables are gone whether or not the call succeeds, so it is
   // called once and its answer kept.
   int n = sd_listen_fds_with_names(1, &names);
-  if (n < 0) throw UsageError(std::string("LISTEN_FDS/LISTEN_FDNAMES from systemd are malformed: ") + errno_text(-n));
+  if (n < 0)
+    throw UsageError(std::string("LISTEN_FDS/LISTEN_FDNAMES from systemd are malformed: ") +
+                     errno_text(-n));
   SystemdFds out;
   std::vector<std::string> fd_names;
   for (int i = 0; i < n; ++i) fd_names.emplace_back(names && names[i] ? names[i] : "");

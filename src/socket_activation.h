@@ -13,8 +13,8 @@ namespace starter {
 
 struct InheritedSocket {
   UniqueFd fd;
-  std::string name;  ///< systemd's FileDescriptorName (the socket unit's name by default)
-  int type = 0;      ///< SOCK_STREAM or SOCK_DGRAM
+  std::string name;    ///< systemd's FileDescriptorName (the socket unit's name by default)
+  int type = 0;        ///< SOCK_STREAM or SOCK_DGRAM
   ListenSpec address;  ///< what --port/--path would have made this socket; address.key() keys it
   bool from_store = false;  ///< from systemd's fd store (fd_store.h), not from a socket unit
 };

@@ -71,14 +71,17 @@ SpawnResult spawn_process(const SpawnRequest& request, const SignalMask& mask) {
     // Only async-signal-safe calls from here on; never return into the daemon's code.
     mask.restore_in_child();
     if (request.listen_pid) write_pid(envp[env.size() - 1] + kListenPidLength, ::getpid());
-    if (request.stdin_fd >= 0 && ::dup2(request.stdin_fd, STDIN_FILENO) < 0) fail_in_child(report.write.get(), 3, errno);
+    if (request.stdin_fd >= 0 && ::dup2(request.stdin_fd, STDIN_FILENO) < 0)
+      fail_in_child(report.write.get(), 3, errno);
     for (int fd : request.inherit_fds) ::fcntl(fd, F_SETFD, 0);
-    if (!request.dir.empty() && ::chdir(request.dir.c_str()) < 0) fail_in_child(report.write.get(), 1, errno);
+    if (!request.dir.empty() && ::chdir(request.dir.c_str()) < 0)
+      fail_in_child(report.write.get(), 1, errno);
     int error = ENOENT;
     for (const auto& path : request.exec_paths) {
       ::execve(path.c_str(), argv.data(), envp.data());
       // As execvp: keep looking after ENOENT/ENOTDIR, remember EACCES, stop at anything else.
-      if (errno == EACCES) error = EACCES;
+      if (errno == EACCES)
+        error = EACCES;
       else if (errno != ENOENT && errno != ENOTDIR) {
         error = errno;
         break;
@@ -93,9 +96,9 @@ SpawnResult spawn_process(const SpawnRequest& request, const SignalMask& mask) {
   ChildFailure failure{};
   if (read_some(report.read.get(), &failure, sizeof failure) == static_cast<long>(sizeof failure)) {
     result.error = failure.error;
-    result.failed_step = failure.step == 1   ? "chdir(" + request.dir + ")"
-                         : failure.step == 3 ? std::string("dup2(stdin)")
-                                             : "execve(" + request.argv[0] + ")";
+    result.failed_step = failure.step == 1   ? call_text("chdir", request.dir)
+                         : failure.step == 3 ? call_text("dup2", "", "STDIN_FILENO")
+                                             : call_text("execve", request.argv[0]);
   }
   return result;
 }
@@ -121,14 +124,16 @@ std::vector<std::string> exec_candidates(const std::string& program, const std::
   std::size_t start = 0;
   for (;;) {
     std::size_t end = path.find(':', start);
-    std::string dir = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string dir =
+        path.substr(start, end == std::string::npos ? std::string::npos : end - start);
     out.push_back((dir.empty() ? std::string(".") : dir) + "/" + program);
     if (end == std::string::npos) return out;
     start = end + 1;
   }
 }
 
-void check_executable(const std::string& program, const std::string& path_env, const std::string& dir) {
+void check_executable(const std::string& program, const std::string& path_env,
+                      const std::string& dir) {
   int error = ENOENT;
   for (std::string candidate : exec_candidates(program, path_env)) {
     if (candidate.front() != '/' && !dir.empty()) candidate = dir + "/" + candidate;
@@ -137,7 +142,7 @@ void check_executable(const std::string& program, const std::string& path_env, c
     if (S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0) return;
     error = EACCES;
   }
-  throw UsageError("server program '" + program + "': " + errno_text(error));
+  throw UsageError("server program " + quote(program) + ": " + errno_text(error));
 }
 
 }  // namespace starter

@@ -31,8 +31,9 @@ struct SpawnRequest {
 
 struct SpawnResult {
   pid_t pid = -1;
-  int error = 0;            ///< errno of the step that failed in the child; 0 once exec succeeded
-  std::string failed_step;  ///< "chdir(DIR)" or "execve(PROG)"; the child then exits 255
+  int error = 0;  ///< errno of the step that failed in the child; 0 once exec succeeded
+  std::string
+      failed_step;  ///< "chdir('DIR')" or "execve('PROG')" (call_text); the child then exits 255
 };
 
 /// Forks and execs. The parent learns through a close-on-exec pipe whether exec succeeded
@@ -52,6 +53,7 @@ std::vector<std::string> exec_candidates(const std::string& program, const std::
 
 /// Throws UsageError unless `program` names an executable file, looked up as the worker
 /// will (relative to `dir` when it has a '/', else along PATH).
-void check_executable(const std::string& program, const std::string& path_env, const std::string& dir);
+void check_executable(const std::string& program, const std::string& path_env,
+                      const std::string& dir);
 
 }  // namespace starter

@@ -13,7 +13,9 @@ namespace starter {
 
 namespace {
 
-std::string temp_path(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
+std::string temp_path(const std::string& path) {
+  return path + ".tmp." + std::to_string(::getpid());
+}
 
 /// Creates `path` with `content` by rename from a fresh temporary file. With `lock`, the new
 /// file is flock'ed before it becomes visible, and its descriptor is returned.
@@ -35,9 +37,10 @@ UniqueFd write_atomically(const std::string& path, std::string_view content, boo
 }
 
 bool same_file(int fd, const std::string& path) {
-  struct stat by_fd {}, by_path {};
-  return ::fstat(fd, &by_fd) == 0 && ::lstat(path.c_str(), &by_path) == 0 && by_fd.st_dev == by_path.st_dev &&
-         by_fd.st_ino == by_path.st_ino;
+  struct stat by_fd {
+  }, by_path{};
+  return ::fstat(fd, &by_fd) == 0 && ::lstat(path.c_str(), &by_path) == 0 &&
+         by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino;
 }
 
 }  // namespace
@@ -49,7 +52,7 @@ void PidFile::check_not_running(const std::string& path) {
       holder = " (pid " + std::to_string(read_pid(path)) + ")";
     } catch (const std::exception&) {
     }
-    throw UsageError("pid file " + path + " is held by a running start_server" + holder);
+    throw UsageError("pid file " + quote(path) + " is held by a running start_server" + holder);
   }
 }
 
@@ -61,13 +64,14 @@ PidFile PidFile::create(const std::string& path) {
   // may go on.
   if (!same_file(pid_file.fd_.get(), path)) {
     pid_file.fd_.reset();
-    throw UsageError("pid file " + path + " was taken over by another start_server");
+    throw UsageError("pid file " + quote(path) + " was taken over by another start_server");
   }
   return pid_file;
 }
 
 PidFile::~PidFile() {
-  if (fd_ && same_file(fd_.get(), path_)) (void)::unlink(path_.c_str());  // exiting: nothing to do on failure
+  if (fd_ && same_file(fd_.get(), path_))
+    (void)::unlink(path_.c_str());  // exiting: nothing to do on failure
 }
 
 pid_t PidFile::read_pid(const std::string& path) {
@@ -75,12 +79,12 @@ pid_t PidFile::read_pid(const std::string& path) {
   try {
     text = read_file(path);
   } catch (const SysError& e) {
-    throw UsageError("cannot read pid file " + path + ": " + errno_text(e.code().value()));
+    throw UsageError("cannot read pid file " + quote(path) + ": " + errno_text(e.code().value()));
   }
   pid_t pid = 0;
   std::string_view first(text);
   first = first.substr(0, first.find('\n'));
-  if (!parse_pid(first, pid)) throw UsageError("pid file " + path + " holds no pid");
+  if (!parse_pid(first, pid)) throw UsageError("pid file " + quote(path) + " holds no pid");
   return pid;
 }
 
@@ -125,8 +129,9 @@ std::string StatusFile::write(const StatusSnapshot& status) {
       failure += std::string("; ") + e.what();
     }
   }
-  if (::unlink(path_.c_str()) == 0 || errno == ENOENT) return failure + "; removed it, so that it names no dead process";
-  throw SysError("unlink", path_ + " (stale after " + failure + ")");
+  if (::unlink(path_.c_str()) == 0 || errno == ENOENT)
+    return failure + "; removed it, so that it names no dead process";
+  throw SysError("unlink", path_).during("after " + failure);
 }
 
 DetailFile::~DetailFile() {

@@ -1,7 +1,8 @@
 #include "status_detail.h"
 
-#include <charconv>
+#include <optional>
 
+#include "number.h"
 #include "status_format.h"
 
 namespace starter {
@@ -15,12 +16,18 @@ std::string escape(std::string_view text) {
   std::string out;
   for (char ch : text) {
     auto c = static_cast<unsigned char>(ch);
-    if (c == '\\') out += "\\\\";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c < 0x20 || c == 0x7f) out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
-    else out += ch;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c < 0x20 || c == 0x7f)
+      out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+    else
+      out += ch;
   }
   return out;
 }
@@ -40,18 +47,28 @@ bool unescape(std::string_view text, std::string& out) {
     }
     if (++i >= text.size()) return false;
     switch (text[i]) {
-      case '\\': out += '\\'; break;
-      case 't': out += '\t'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
+      case '\\':
+        out += '\\';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
       case 'x': {
-        int hi = i + 2 < text.size() ? hex_digit(text[i + 1]) : -1, lo = hi < 0 ? -1 : hex_digit(text[i + 2]);
+        int hi = i + 2 < text.size() ? hex_digit(text[i + 1]) : -1,
+            lo = hi < 0 ? -1 : hex_digit(text[i + 2]);
         if (lo < 0) return false;
         out += static_cast<char>(hi * 16 + lo);
         i += 2;
         break;
       }
-      default: return false;
+      default:
+        return false;
     }
   }
   return true;
@@ -68,16 +85,15 @@ std::vector<std::string_view> split(std::string_view line, char sep) {
 }
 
 bool parse_ms(std::string_view text, long long& out) {
-  if (text.empty()) return false;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && ptr == text.data() + text.size();
+  std::optional<long long> ms = parse_integer<long long>(text);
+  if (ms) out = *ms;
+  return ms.has_value();
 }
 
 bool parse_int(std::string_view text, int& out) {
-  unsigned long value = 0;
-  if (!parse_number(text, value) || value > 1000000000UL) return false;
-  out = static_cast<int>(value);
-  return true;
+  std::optional<int> value = parse_integer<int>(text, 0, 1000000000);
+  if (value) out = *value;
+  return value.has_value();
 }
 
 bool parse_outcome(std::string_view text, ReloadOutcome& out) {
@@ -124,8 +140,8 @@ bool parse_record(const std::vector<std::string_view>& f, StatusDetail& detail) 
   }
   if (name == "generation") {
     StatusDetail::Generation g;
-    if (f.size() < 6 || !parse_number(f[1], g.generation) || !parse_pid(f[2], g.pid) || !text(3, g.state) ||
-        !parse_ms(f[4], g.spawned_ms) || !text(5, g.release))
+    if (f.size() < 6 || !parse_number(f[1], g.generation) || !parse_pid(f[2], g.pid) ||
+        !text(3, g.state) || !parse_ms(f[4], g.spawned_ms) || !text(5, g.release))
       return false;
     detail.generations.push_back(std::move(g));
     return true;
@@ -140,7 +156,8 @@ bool parse_record(const std::vector<std::string_view>& f, StatusDetail& detail) 
   }
   if (name == "backoff") {
     StatusDetail::Backoff b;
-    if (f.size() < 3 || !parse_number(f[1], b.failures) || !parse_ms(f[2], b.next_attempt_ms)) return false;
+    if (f.size() < 3 || !parse_number(f[1], b.failures) || !parse_ms(f[2], b.next_attempt_ms))
+      return false;
     detail.backoff = b;
     return true;
   }
@@ -152,9 +169,12 @@ bool parse_record(const std::vector<std::string_view>& f, StatusDetail& detail) 
 
 std::string_view outcome_name(ReloadOutcome outcome) {
   switch (outcome) {
-    case ReloadOutcome::kInProgress: return "in-progress";
-    case ReloadOutcome::kOk: return "ok";
-    case ReloadOutcome::kFailed: return "failed";
+    case ReloadOutcome::kInProgress:
+      return "in-progress";
+    case ReloadOutcome::kOk:
+      return "ok";
+    case ReloadOutcome::kFailed:
+      return "failed";
   }
   return "in-progress";
 }
@@ -168,12 +188,13 @@ std::string format_detail(const StatusDetail& d) {
   out += "phase\t" + escape(d.phase) + "\n";
   for (const auto& l : d.listeners) out += "listener\t" + escape(l.key) + "\t" + n(l.fd) + "\n";
   for (const auto& g : d.generations)
-    out += "generation\t" + n(g.generation) + "\t" + n(g.pid) + "\t" + escape(g.state) + "\t" + n(g.spawned_ms) +
-           "\t" + escape(g.release) + "\n";
+    out += "generation\t" + n(g.generation) + "\t" + n(g.pid) + "\t" + escape(g.state) + "\t" +
+           n(g.spawned_ms) + "\t" + escape(g.release) + "\n";
   if (const auto& r = d.last_reload)
-    out += "reload\t" + n(r->generation) + "\t" + std::string(outcome_name(r->outcome)) + "\t" + n(r->at_ms) + "\t" +
-           escape(r->reason) + "\n";
-  if (const auto& b = d.backoff) out += "backoff\t" + n(b->failures) + "\t" + n(b->next_attempt_ms) + "\n";
+    out += "reload\t" + n(r->generation) + "\t" + std::string(outcome_name(r->outcome)) + "\t" +
+           n(r->at_ms) + "\t" + escape(r->reason) + "\n";
+  if (const auto& b = d.backoff)
+    out += "backoff\t" + n(b->failures) + "\t" + n(b->next_attempt_ms) + "\n";
   const auto& l = d.limits;
   out += "limits\tinterval=" + n(l.interval_ms) + "\tready=" + escape(l.ready) +
          "\tready_timeout=" + n(l.ready_timeout_ms) + "\tdrain_timeout=" + n(l.drain_timeout_ms) +

@@ -84,7 +84,7 @@ struct StatusDetail {
     long long drain_timeout_ms = 0;
     long long backoff_max_ms = 0;
     long long kill_old_delay_ms = 0;
-    long long auto_restart_interval_ms = 0;  ///< 0: no automatic restarts
+    long long auto_restart_interval_ms = 0;   ///< 0: no automatic restarts
     std::string respawn_release = "serving";  ///< "serving" or "latest"
     bool operator==(const Limits&) const = default;
   };

@@ -21,7 +21,9 @@ namespace {
 
 using namespace std::chrono;
 
-long long ms_of(auto time_point) { return duration_cast<milliseconds>(time_point.time_since_epoch()).count(); }
+long long ms_of(auto time_point) {
+  return duration_cast<milliseconds>(time_point.time_since_epoch()).count();
+}
 
 /// The detail file of `pid`, or nullopt when it is absent, stale or not ours. Throws
 /// SysError when it exists but cannot be read (permissions).
@@ -45,7 +47,7 @@ int status(const Config& config) {
   if (::access(config.pid_file.c_str(), R_OK) < 0 && errno != ENOENT)
     throw SysError("access", config.pid_file);
   if (!PidFile::is_locked(config.pid_file)) {
-    log_line("no running start_server holds the pid file " + config.pid_file);
+    log_line(not_running_text(config.pid_file));
     return kNotRunning;
   }
   pid_t pid = PidFile::read_pid(config.pid_file);
@@ -56,18 +58,19 @@ int status(const Config& config) {
   std::optional<StatusDetail> detail;
   while (!(detail = read_detail(path, pid)) && steady_clock::now() < deadline) {
     if (!PidFile::is_locked(config.pid_file)) {
-      log_line("no running start_server holds the pid file " + config.pid_file);
+      log_line(not_running_text(config.pid_file));
       return kNotRunning;
     }
     std::this_thread::sleep_for(milliseconds(20));
   }
   if (!detail) {
-    log_line("start_server (pid " + std::to_string(pid) + ") keeps no status in " + path +
+    log_line("start_server (pid " + std::to_string(pid) + ") keeps no status in " + quote(path) +
              " (Perl's start_server, or an older one?)");
     return 1;
   }
   long long now = ms_of(steady_clock::now()), unix_now = ms_of(system_clock::now());
-  std::cout << (config.json ? status_json(*detail, now, unix_now) : status_table(*detail, now, unix_now))
+  std::cout << (config.json ? status_json(*detail, now, unix_now)
+                            : status_table(*detail, now, unix_now))
             << std::flush;
   return kControlOk;
 }

@@ -14,14 +14,19 @@ namespace {
 std::string n(long long value) { return std::to_string(value); }
 
 /// The wall-clock time of monotonic `ms`.
-long long unix_of(long long ms, long long now_ms, long long unix_now_ms) { return unix_now_ms - (now_ms - ms); }
+long long unix_of(long long ms, long long now_ms, long long unix_now_ms) {
+  return unix_now_ms - (now_ms - ms);
+}
 
 std::string limits_json(const StatusDetail::Limits& l) {
   return "{\"interval\":" + json_seconds(l.interval_ms) + ",\"ready\":" + json_string(l.ready) +
-         ",\"ready_timeout\":" + json_seconds(l.ready_timeout_ms) + ",\"drain_timeout\":" +
-         json_seconds(l.drain_timeout_ms) + ",\"backoff_max\":" + json_seconds(l.backoff_max_ms) +
-         ",\"kill_old_delay\":" + json_seconds(l.kill_old_delay_ms) + ",\"auto_restart_interval\":" +
-         (l.auto_restart_interval_ms ? json_seconds(l.auto_restart_interval_ms) : std::string("null")) +
+         ",\"ready_timeout\":" + json_seconds(l.ready_timeout_ms) +
+         ",\"drain_timeout\":" + json_seconds(l.drain_timeout_ms) +
+         ",\"backoff_max\":" + json_seconds(l.backoff_max_ms) +
+         ",\"kill_old_delay\":" + json_seconds(l.kill_old_delay_ms) +
+         ",\"auto_restart_interval\":" +
+         (l.auto_restart_interval_ms ? json_seconds(l.auto_restart_interval_ms)
+                                     : std::string("null")) +
          ",\"respawn_release\":" + json_string(l.respawn_release) + "}";
 }
 
@@ -56,28 +61,33 @@ std::string iso8601_utc(long long unix_ms) {
 }
 
 std::string status_json(const StatusDetail& d, long long now_ms, long long unix_now_ms) {
-  std::string out = "{\"pid\":" + n(d.pid) + ",\"uptime_seconds\":" + json_seconds(now_ms - d.started_ms) +
-                    ",\"version\":" + json_string(d.version) + ",\"phase\":" + json_string(d.phase) + ",\"listeners\":[";
+  std::string out = "{\"pid\":" + n(d.pid) +
+                    ",\"uptime_seconds\":" + json_seconds(now_ms - d.started_ms) +
+                    ",\"version\":" + json_string(d.version) +
+                    ",\"phase\":" + json_string(d.phase) + ",\"listeners\":[";
   for (std::size_t i = 0; i < d.listeners.size(); ++i)
-    out += std::string(i ? "," : "") + "{\"key\":" + json_string(d.listeners[i].key) + ",\"fd\":" + n(d.listeners[i].fd) + "}";
+    out += std::string(i ? "," : "") + "{\"key\":" + json_string(d.listeners[i].key) +
+           ",\"fd\":" + n(d.listeners[i].fd) + "}";
   out += "],\"generations\":[";
   for (std::size_t i = 0; i < d.generations.size(); ++i) {
     const auto& g = d.generations[i];
-    out += std::string(i ? "," : "") + "{\"generation\":" + std::to_string(g.generation) + ",\"pid\":" + n(g.pid) +
-           ",\"state\":" + json_string(g.state) + ",\"age_seconds\":" + json_seconds(now_ms - g.spawned_ms) +
+    out += std::string(i ? "," : "") + "{\"generation\":" + std::to_string(g.generation) +
+           ",\"pid\":" + n(g.pid) + ",\"state\":" + json_string(g.state) +
+           ",\"age_seconds\":" + json_seconds(now_ms - g.spawned_ms) +
            ",\"release\":" + json_string_or_null(g.release) + "}";
   }
   out += "],\"last_reload\":";
   if (const auto& r = d.last_reload)
-    out += "{\"generation\":" + std::to_string(r->generation) + ",\"outcome\":" + json_string(outcome_name(r->outcome)) +
-           ",\"reason\":" + json_string_or_null(r->reason) + ",\"at\":" +
-           json_string(iso8601_utc(unix_of(r->at_ms, now_ms, unix_now_ms))) + "}";
+    out += "{\"generation\":" + std::to_string(r->generation) +
+           ",\"outcome\":" + json_string(outcome_name(r->outcome)) +
+           ",\"reason\":" + json_string_or_null(r->reason) +
+           ",\"at\":" + json_string(iso8601_utc(unix_of(r->at_ms, now_ms, unix_now_ms))) + "}";
   else
     out += "null";
   out += ",\"backoff\":";
   if (const auto& b = d.backoff)
-    out += "{\"failures\":" + std::to_string(b->failures) +
-           ",\"next_attempt_in_seconds\":" + json_seconds(std::max(0LL, b->next_attempt_ms - now_ms)) + "}";
+    out += "{\"failures\":" + std::to_string(b->failures) + ",\"next_attempt_in_seconds\":" +
+           json_seconds(std::max(0LL, b->next_attempt_ms - now_ms)) + "}";
   else
     out += "null";
   return out + ",\"limits\":" + limits_json(d.limits) + "}\n";
@@ -87,7 +97,8 @@ std::string status_table(const StatusDetail& d, long long now_ms, long long unix
   std::string out = "start_server " + d.version + ", pid " + n(d.pid) + ", up " +
                     describe_duration(now_ms - d.started_ms) + ", " + d.phase + "\n";
   std::string listeners;
-  for (const auto& l : d.listeners) listeners += (listeners.empty() ? "" : ", ") + l.key + " (fd " + n(l.fd) + ")";
+  for (const auto& l : d.listeners)
+    listeners += (listeners.empty() ? "" : ", ") + l.key + " (fd " + n(l.fd) + ")";
   out += "listeners:    " + (listeners.empty() ? std::string("none") : listeners) + "\n";
   if (d.generations.empty()) {
     out += "generations:  none\n";
@@ -95,30 +106,35 @@ std::string status_table(const StatusDetail& d, long long now_ms, long long unix
     out += "generation  pid       state     age       release\n";
     for (const auto& g : d.generations)
       out += pad(std::to_string(g.generation), 12) + pad(n(g.pid), 10) + pad(g.state, 10) +
-             pad(describe_duration(now_ms - g.spawned_ms), 10) + (g.release.empty() ? "-" : g.release) + "\n";
+             pad(describe_duration(now_ms - g.spawned_ms), 10) +
+             (g.release.empty() ? "-" : g.release) + "\n";
   }
   out += "last reload:  ";
   if (const auto& r = d.last_reload) {
     long long at = unix_of(r->at_ms, now_ms, unix_now_ms);
-    out += "generation " + std::to_string(r->generation) + " " + std::string(outcome_name(r->outcome)) + " at " +
-           iso8601_utc(at) + " (" + describe_duration(now_ms - r->at_ms) + " ago)" +
+    out += "generation " + std::to_string(r->generation) + " " +
+           std::string(outcome_name(r->outcome)) + " at " + iso8601_utc(at) + " (" +
+           describe_duration(now_ms - r->at_ms) + " ago)" +
            (r->reason.empty() ? "" : ": " + r->reason) + "\n";
   } else {
     out += "none\n";
   }
   out += "back-off:     ";
   if (const auto& b = d.backoff)
-    out += (b->failures ? std::to_string(b->failures) + " failed start(s) in a row, next attempt in "
-                        : std::string("a worker died, next start in ")) +
-           describe_duration(std::max(0LL, b->next_attempt_ms - now_ms)) + "\n";
+    out +=
+        (b->failures ? std::to_string(b->failures) + " failed start(s) in a row, next attempt in "
+                     : std::string("a worker died, next start in ")) +
+        describe_duration(std::max(0LL, b->next_attempt_ms - now_ms)) + "\n";
   else
     out += "none\n";
   const auto& l = d.limits;
-  out += "limits:       interval " + json_seconds(l.interval_ms) + "s, ready " + l.ready + ", ready-timeout " +
-         json_seconds(l.ready_timeout_ms) + "s, drain-timeout " +
-         (l.drain_timeout_ms ? json_seconds(l.drain_timeout_ms) + "s" : std::string("never")) + ", backoff-max " +
-         json_seconds(l.backoff_max_ms) + "s, kill-old-delay " + json_seconds(l.kill_old_delay_ms) + "s, auto-restart " +
-         (l.auto_restart_interval_ms ? "every " + json_seconds(l.auto_restart_interval_ms) + "s" : std::string("off")) +
+  out += "limits:       interval " + json_seconds(l.interval_ms) + "s, ready " + l.ready +
+         ", ready-timeout " + json_seconds(l.ready_timeout_ms) + "s, drain-timeout " +
+         (l.drain_timeout_ms ? json_seconds(l.drain_timeout_ms) + "s" : std::string("never")) +
+         ", backoff-max " + json_seconds(l.backoff_max_ms) + "s, kill-old-delay " +
+         json_seconds(l.kill_old_delay_ms) + "s, auto-restart " +
+         (l.auto_restart_interval_ms ? "every " + json_seconds(l.auto_restart_interval_ms) + "s"
+                                     : std::string("off")) +
          ", respawn-release " + l.respawn_release + "\n";
   return out;
 }

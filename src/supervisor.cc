@@ -5,41 +5,15 @@
 #include <algorithm>
 #include <utility>
 
+#include "quote.h"
 #include "signal_names.h"
 
 namespace starter {
-
-namespace {
-
-std::string seconds_text(Millis m) {
-  auto ms = m.count();
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
-
-}  // namespace
 
 std::string describe_wait_status(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return "killed by signal " + signal_name(WTERMSIG(status));
   return "wait status " + std::to_string(status);
-}
-
-SupervisorSettings SupervisorSettings::from(const Config& config) {
-  SupervisorSettings s;
-  s.interval = config.interval;
-  s.kill_old_delay = config.kill_old_delay;
-  s.auto_restart = config.auto_restart;
-  s.auto_restart_interval = config.auto_restart_interval;
-  s.signal_on_hup = config.signal_on_hup;
-  s.signal_on_term = config.signal_on_term;
-  s.ready_notify = config.ready == Config::Ready::kNotify;
-  s.ready_timeout = config.ready_timeout;
-  s.drain_timeout = config.drain_timeout;
-  s.backoff_max = config.backoff_max;
-  s.reload_retry = config.reload_retry;
-  s.respawn_serving_release = config.respawn_release == Config::RespawnRelease::kServing;
-  return s;
 }
 
 std::vector<Action> Supervisor::handle(const Event& event, TimePoint now) {
@@ -50,7 +24,8 @@ std::vector<Action> Supervisor::handle(const std::vector<Event>& events, TimePoi
   out_.clear();
   for (const auto& event : events) std::visit([&](const auto& e) { on(e, now); }, event);
   advance(now);
-  if (phase_ != Phase::kIdle && status_line() != last_status_) notify(action::Notify::Kind::kStatus);
+  if (phase_ != Phase::kIdle && status_line() != last_status_)
+    notify(action::Notify::Kind::kStatus);
   return std::move(out_);
 }
 
@@ -105,8 +80,8 @@ void Supervisor::on(const event::Reload&, TimePoint now) {
 
 void Supervisor::on(const event::Shutdown& e, TimePoint now) {
   if (phase_ == Phase::kStopping) {
-    log("received " + signal_name(e.signo) + " while stopping, still waiting for " + std::to_string(workers_.size()) +
-        " worker(s)");
+    log("received " + signal_name(e.signo) + " while stopping, still waiting for " +
+        std::to_string(workers_.size()) + " worker(s)");
     return;
   }
   phase_ = Phase::kStopping;
@@ -117,7 +92,8 @@ void Supervisor::on(const event::Shutdown& e, TimePoint now) {
   int signo = stop_signal_ = e.signo == SIGTERM ? settings_.signal_on_term : SIGTERM;
   std::string list;
   for (const auto& w : workers_) list += (list.empty() ? "" : ",") + std::to_string(w.pid);
-  log("received " + signal_name(e.signo) + ", sending " + signal_name(signo) + " to all workers:" + (list.empty() ? "none" : list));
+  log("received " + signal_name(e.signo) + ", sending " + signal_name(signo) +
+      " to all workers:" + (list.empty() ? "none" : list));
   notify(action::Notify::Kind::kStopping);
   for (auto& w : workers_)
     if (!w.killed) send(w, signo, now);
@@ -135,14 +111,16 @@ void Supervisor::on(const event::Spawned& e, TimePoint now) {
   fresh.respawn_of = std::exchange(respawn_of_, 0);
   workers_.push_back(fresh);
   starting_error_ = e.exec_error;
-  if (!e.exec_error.empty()) log("generation " + std::to_string(e.generation) + ": " + e.exec_error);
+  if (!e.exec_error.empty())
+    log("generation " + std::to_string(e.generation) + ": " + e.exec_error);
   log("starting new worker " + std::to_string(e.pid));
   if (fresh.respawn_of)
     log("generation " + std::to_string(e.generation) + " respawns " +
-        (settings_.respawn_serving_release ? "the release of generation " + std::to_string(fresh.respawn_of) +
-                                                 ", the last one serving: "
-                                           : std::string("the latest release (--respawn-release=latest): ")) +
-        (e.release.name.empty() ? "unknown" : e.release.name));
+        (settings_.respawn_serving_release
+             ? "the release of generation " + std::to_string(fresh.respawn_of) +
+                   ", the last one serving: "
+             : std::string("the latest release (--respawn-release=latest): ")) +
+        (e.release.name.empty() ? "unknown" : quote(e.release.name)));
   if (phase_ == Phase::kStopping) {  // a replacement whose spawn was queued behind the stop
     send(workers_.back(), stop_signal_, now);
     return;
@@ -172,7 +150,8 @@ void Supervisor::on(const event::ChildExited& e, TimePoint now) {
   Worker gone = *w;
   workers_.erase(workers_.begin() + (w - workers_.data()));
   std::string pid = std::to_string(gone.pid);
-  std::string how = "status:" + std::to_string(e.status) + " (" + describe_wait_status(e.status) + ")";
+  std::string how =
+      "status:" + std::to_string(e.status) + " (" + describe_wait_status(e.status) + ")";
   abandon_descendants(gone, now);
 
   if (phase_ == Phase::kStopping) {
@@ -184,9 +163,11 @@ void Supervisor::on(const event::ChildExited& e, TimePoint now) {
     case Role::kStarting: {
       probation_end_.reset();
       log("new worker " + pid + " seems to have failed to start, exit " + how);
-      std::string reason = starting_error_.empty() ? describe_wait_status(e.status) + " before it was up"
-                                                   : "could not be started (" + starting_error_ + ")";
-      start_failed(gone.generation, "generation " + std::to_string(gone.generation) + " " + reason, now);
+      std::string reason = starting_error_.empty()
+                               ? describe_wait_status(e.status) + " before it was up"
+                               : "could not be started (" + starting_error_ + ")";
+      start_failed(gone.generation, "generation " + std::to_string(gone.generation) + " " + reason,
+                   now);
       return;
     }
     case Role::kCurrent:
@@ -209,7 +190,12 @@ void Supervisor::on(const event::ChildExited& e, TimePoint now) {
       write_status();
       return;
     case Role::kFailed:
-      log("worker " + pid + " of failed generation " + std::to_string(gone.generation) + " exited, " + how);
+      if (gone.left_behind)
+        log("process " + pid + " left behind by generation " + std::to_string(gone.generation) +
+            " exited, " + how);
+      else
+        log("worker " + pid + " of failed generation " + std::to_string(gone.generation) +
+            " exited, " + how);
       return;
   }
 }
@@ -223,7 +209,8 @@ void Supervisor::on(const event::Adopted& e, TimePoint) {
 
 // A worker that daemonized: its first process exited 0 and what it started goes on serving.
 bool Supervisor::took_over_by_descendant(Worker& w, const event::ChildExited& e) {
-  if (w.descendants.empty() || !WIFEXITED(e.status) || WEXITSTATUS(e.status) != 0 || phase_ == Phase::kStopping)
+  if (w.descendants.empty() || !WIFEXITED(e.status) || WEXITSTATUS(e.status) != 0 ||
+      phase_ == Phase::kStopping)
     return false;
   pid_t next = w.descendants.front();
   w.descendants.erase(w.descendants.begin());
@@ -249,6 +236,7 @@ void Supervisor::abandon_descendants(const Worker& gone, TimePoint now) {
     left.generation = gone.generation;
     left.pid = pid;
     left.role = Role::kFailed;
+    left.left_behind = true;
     left.spawned = gone.spawned;
     workers_.push_back(left);
     send(workers_.back(), signo, now);
@@ -257,8 +245,12 @@ void Supervisor::abandon_descendants(const Worker& gone, TimePoint now) {
 
 void Supervisor::on(const event::Ready& e, TimePoint now) {
   Worker* w = find_generation(e.generation);
-  if (!settings_.ready_notify || !w || w->role != Role::kStarting) return;
-  log("generation " + std::to_string(e.generation) + " (pid " + std::to_string(w->pid) + ") is ready");
+  // Stopping: the worker was told to stop before it said it was ready; it must not bring
+  // back serving (and a respawn after it exits).
+  if (!settings_.ready_notify || phase_ == Phase::kStopping || !w || w->role != Role::kStarting)
+    return;
+  log("generation " + std::to_string(e.generation) + " (pid " + std::to_string(w->pid) +
+      ") is ready");
   promote(now);
 }
 
@@ -278,7 +270,8 @@ void Supervisor::advance(TimePoint now) {
   for (auto& w : workers_)
     if (w.kill_at && !w.killed && now >= *w.kill_at) {
       log("worker " + std::to_string(w.pid) + " (generation " + std::to_string(w.generation) +
-          ") is still running " + seconds_text(settings_.drain_timeout) + " after it was signalled, sending KILL");
+          ") is still running " + duration_text(settings_.drain_timeout) +
+          " after it was signalled, sending KILL");
       out_.push_back(action::Signal{w.pid, SIGKILL});
       for (pid_t pid : w.descendants) send_to(pid, SIGKILL);
       w.killed = true;
@@ -316,7 +309,8 @@ void Supervisor::spawn(TimePoint now, bool respawn) {
   }
   out_.push_back(std::move(spawn));
   // Every generation a reload starts (a retry too) is the reload --status reports.
-  if (phase_ == Phase::kReloading) last_reload_ = ReloadRecord{generation_, ReloadOutcome::kInProgress, {}, now};
+  if (phase_ == Phase::kReloading)
+    last_reload_ = ReloadRecord{generation_, ReloadOutcome::kInProgress, {}, now};
 }
 
 void Supervisor::begin_reload(TimePoint now) {
@@ -343,13 +337,14 @@ void Supervisor::promote(TimePoint now) {
   write_status();
   std::string old = pids(Role::kOld, /*unsignalled_only=*/true);
   if (old.empty() && phase_ == Phase::kStarting) {
-    log("worker " + std::to_string(fresh->pid) + " (generation " + std::to_string(fresh->generation) + ") is up");
+    log("worker " + std::to_string(fresh->pid) + " (generation " +
+        std::to_string(fresh->generation) + ") is up");
     return finish_reload(now);
   }
-  log("new worker is now running, sending " + signal_name(settings_.signal_on_hup) + " to old workers:" +
-      (old.empty() ? "none" : old));
+  log("new worker is now running, sending " + signal_name(settings_.signal_on_hup) +
+      " to old workers:" + (old.empty() ? "none" : old));
   if (!old.empty() && settings_.kill_old_delay.count() > 0) {
-    log("sleeping " + seconds_text(settings_.kill_old_delay) + " before killing old workers");
+    log("sleeping " + duration_text(settings_.kill_old_delay) + " before killing old workers");
     phase_ = Phase::kRetiring;
     kill_old_at_ = now + settings_.kill_old_delay;
     return;
@@ -377,7 +372,7 @@ void Supervisor::ready_timed_out(TimePoint now) {
   Worker* w = find(Role::kStarting);
   if (!w) return;
   std::string reason = "generation " + std::to_string(w->generation) + " was not ready within " +
-                       seconds_text(settings_.ready_timeout);
+                       duration_text(settings_.ready_timeout);
   log(reason + ", killing worker " + std::to_string(w->pid));
   w->role = Role::kFailed;
   w->signalled = w->killed = true;
@@ -403,9 +398,10 @@ void Supervisor::start_failed(unsigned long generation, const std::string& reaso
     failed_generation_ = generation;
     failure_ = reason;
     Worker* current = find(Role::kCurrent);
-    log("restart failed: " + reason + "; generation " + std::to_string(current->generation) + " (pid " +
-        std::to_string(current->pid) + ") keeps serving" +
-        (settings_.reload_retry ? ", retrying (--reload-retry=off makes a failed reload final)" : ""));
+    log("restart failed: " + reason + "; generation " + std::to_string(current->generation) +
+        " (pid " + std::to_string(current->pid) + ") keeps serving" +
+        (settings_.reload_retry ? ", retrying (--reload-retry=off makes a failed reload final)"
+                                : ""));
     last_restart_ = now;  // the next automatic restart is one interval away, not now
     if (!settings_.reload_retry) {
       write_status();
@@ -433,7 +429,8 @@ void Supervisor::schedule_respawn(TimePoint now) {
   for (unsigned i = 1; i < failures_ && spacing < settings_.backoff_max; ++i) spacing *= 2;
   spacing = std::max(base, std::min(spacing, settings_.backoff_max));
   if (spacing > base)
-    log(std::to_string(failures_) + " failed starts in a row, next attempt in " + seconds_text(spacing));
+    log(std::to_string(failures_) + " failed starts in a row, next attempt in " +
+        duration_text(spacing));
   respawn_at_ = std::max(now, last_spawn_ + spacing);
   if (failures_ > 1) write_status();  // the back-off note
 }
@@ -455,23 +452,23 @@ void Supervisor::exit_if_done() {
 void Supervisor::write_status() {
   StatusSnapshot snapshot;
   for (const auto& w : workers_)
-    if (w.role == Role::kCurrent || w.role == Role::kOld) snapshot.live.push_back({w.generation, w.pid});
-  std::sort(snapshot.live.begin(), snapshot.live.end(),
-            [](const GenerationPid& a, const GenerationPid& b) { return a.generation < b.generation; });
+    if (w.role == Role::kCurrent || w.role == Role::kOld)
+      snapshot.live.push_back({w.generation, w.pid});
+  std::sort(
+      snapshot.live.begin(), snapshot.live.end(),
+      [](const GenerationPid& a, const GenerationPid& b) { return a.generation < b.generation; });
   // Named so that `--restart` sees a reload already under way and waits for its own.
-  if (const Worker* w = find(Role::kStarting)) snapshot.starting = GenerationPid{w->generation, w->pid};
+  if (const Worker* w = find(Role::kStarting))
+    snapshot.starting = GenerationPid{w->generation, w->pid};
   if (!failure_.empty()) {
     snapshot.failed_generation = failed_generation_;
     snapshot.failure = failure_;
     snapshot.retrying = retrying_;
   }
-  // Perl's file holds GEN:PID lines only; the notes appear where ours behaves differently.
   if (settings_.ready_notify)
-    snapshot.notes.push_back("limits:ready=notify ready-timeout=" + seconds_text(settings_.ready_timeout) +
-                             " drain-timeout=" + seconds_text(settings_.drain_timeout) +
-                             " backoff-max=" + seconds_text(settings_.backoff_max));
-  if (respawn_at_ && failures_ > 1)
-    snapshot.notes.push_back("backoff:" + std::to_string(failures_) + " failed starts in a row");
+    snapshot.notes.push_back(
+        limits_note(settings_.ready_timeout, settings_.drain_timeout, settings_.backoff_max));
+  if (respawn_at_ && failures_ > 1) snapshot.notes.push_back(backoff_note(failures_));
   out_.push_back(action::WriteStatus{std::move(snapshot)});
 }
 
@@ -485,54 +482,29 @@ void Supervisor::send_to(pid_t pid, int signo) { out_.push_back(action::Signal{p
 void Supervisor::log(std::string text) { out_.push_back(action::Log{std::move(text)}); }
 
 std::string Supervisor::status_line() const {
-  auto describe = [](const Worker& w) {
-    return "generation " + std::to_string(w.generation) + " (pid " + std::to_string(w.pid) + ")";
-  };
-  const Worker* current = nullptr;
-  const Worker* starting = nullptr;
+  StatusLineFacts facts;
+  facts.phase = phase_;
   for (const auto& w : workers_) {
-    if (w.role == Role::kCurrent) current = &w;
-    if (w.role == Role::kStarting) starting = &w;
+    if (w.role == Role::kCurrent) {
+      facts.current = GenerationPid{w.generation, w.pid};
+      facts.current_status = w.status;
+    }
+    if (w.role == Role::kStarting) facts.starting = GenerationPid{w.generation, w.pid};
   }
-  std::string line;
-  switch (phase_) {
-    case Phase::kIdle:
-      return "idle";
-    case Phase::kStopping:
-      if (workers_.empty()) return "stopped";
-      return "stopping, waiting for " + std::to_string(workers_.size()) + " worker(s) to exit";
-    case Phase::kStarting:
-      if (starting)
-        line = "starting " + describe(*starting);
-      else if (spawning_)
-        line = "starting generation " + std::to_string(generation_);
-      else
-        line = "no generation serving, retrying shortly";
-      break;
-    case Phase::kReloading:
-      line = (current ? describe(*current) + " serving" : std::string("no generation serving")) +
-             (starting ? ", starting " + describe(*starting) : std::string(", starting a new generation"));
-      break;
-    case Phase::kServing:
-    case Phase::kRetiring:
-      line = current ? describe(*current) + " serving" : "no generation serving";
-      break;
-  }
-  if (current && !current->status.empty()) line += " (worker: " + current->status + ")";
-  if (phase_ == Phase::kStarting && !starting && failures_ > 1)
-    line += ", " + std::to_string(failures_) + " failed starts in a row";
-  if (std::size_t old = count(Role::kOld)) line += ", " + std::to_string(old) + " old draining";
-  if (phase_ == Phase::kRetiring) line += ", old ones signalled after --kill-old-delay";
-  if (!failure_.empty()) line += "; last restart failed: " + failure_ + (retrying_ ? ", retrying" : "");
-  return line;
+  if (spawning_) facts.spawning = generation_;
+  facts.workers = workers_.size();
+  facts.old_draining = count(Role::kOld);
+  facts.failures = failures_;
+  facts.failure = failure_;
+  facts.retrying = retrying_;
+  return starter::status_line(facts);
 }
 
 void Supervisor::describe(StatusDetail& out) const {
-  static constexpr const char* kPhases[] = {"idle", "starting", "serving", "reloading", "retiring", "stopping"};
   auto ms = [](TimePoint t) {
     return std::chrono::duration_cast<Millis>(t.time_since_epoch()).count();
   };
-  out.phase = kPhases[static_cast<int>(phase_)];
+  out.phase = phase_name(phase_);
   out.generations.clear();
   for (const auto& w : workers_) {
     const char* state = w.role == Role::kStarting                  ? "starting"
@@ -544,8 +516,8 @@ void Supervisor::describe(StatusDetail& out) const {
             [](const auto& a, const auto& b) { return a.generation < b.generation; });
   out.last_reload.reset();
   if (last_reload_)
-    out.last_reload = StatusDetail::Reload{last_reload_->generation, last_reload_->outcome, ms(last_reload_->at),
-                                           last_reload_->reason};
+    out.last_reload = StatusDetail::Reload{last_reload_->generation, last_reload_->outcome,
+                                           ms(last_reload_->at), last_reload_->reason};
   out.backoff.reset();
   if (respawn_at_) out.backoff = StatusDetail::Backoff{failures_, ms(*respawn_at_)};
 }
@@ -558,7 +530,8 @@ Supervisor::Worker* Supervisor::find(pid_t pid) {
 
 Supervisor::Worker* Supervisor::find_descendant(pid_t pid) {
   for (auto& w : workers_)
-    if (std::find(w.descendants.begin(), w.descendants.end(), pid) != w.descendants.end()) return &w;
+    if (std::find(w.descendants.begin(), w.descendants.end(), pid) != w.descendants.end())
+      return &w;
   return nullptr;
 }
 
@@ -575,14 +548,15 @@ Supervisor::Worker* Supervisor::find(Role role) {
 }
 
 std::size_t Supervisor::count(Role role) const {
-  return static_cast<std::size_t>(
-      std::count_if(workers_.begin(), workers_.end(), [&](const Worker& w) { return w.role == role; }));
+  return static_cast<std::size_t>(std::count_if(workers_.begin(), workers_.end(),
+                                                [&](const Worker& w) { return w.role == role; }));
 }
 
 std::string Supervisor::pids(Role role, bool unsignalled_only) const {
   std::string out;
   for (const auto& w : workers_)
-    if (w.role == role && (!unsignalled_only || !w.signalled)) out += (out.empty() ? "" : ",") + std::to_string(w.pid);
+    if (w.role == role && (!unsignalled_only || !w.signalled))
+      out += (out.empty() ? "" : ",") + std::to_string(w.pid);
   return out;
 }
 

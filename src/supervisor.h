@@ -11,6 +11,53 @@
 ///   kRetiring   the new generation is up; the old one is signalled after --kill-old-delay
 ///   kStopping   every worker was signalled; waiting for them to exit
 ///
+/// The (phase, event) table, every cell in one place. Why a table here and not one switch
+/// over the phase in each handler: only HUP is decided differently in most phases (on(Reload)
+/// is that switch, exhaustive with no `default:` so -Wswitch names a new phase); every other
+/// event is decided the same in all phases but kStopping, or by the worker's role, so a switch
+/// per handler would repeat five identical arms and hide the one that differs. Each row is
+/// on(const event::X&) in supervisor.cc, tested cell by cell in tests/unit/supervisor_*_test.cc.
+///
+///   event        phase                          decision
+///   Start        kIdle                          -> kStarting, spawn generation 1
+///                others                         ignored
+///   Reload       kServing                       -> kReloading, spawn (a deploy), notify RELOADING
+///                kStarting, kReloading          a retry waiting, nothing on probation: spawn now;
+///                                               otherwise queued, as in kRetiring
+///                kRetiring                      queued: one more reload when this one is over
+///                kIdle, kStopping               ignored
+///   Shutdown     kStopping                      logged only
+///                others                         -> kStopping, every worker gets --signal-on-term
+///                                               (SIGTERM) or TERM (INT, QUIT); Exit after the last
+///   Spawned      kStopping                      the new worker gets the stop signal
+///                others                         on probation (unless it could not exec)
+///   SpawnFailed  kStopping                      Exit if it was the last
+///                others                         start failed (below)
+///   ChildExited  kStopping                      forgotten; Exit after the last
+///                others, by the worker's role:  starting: start failed (below)
+///                                               current: kReloading with one on probation: that
+///                                               one takes over; else -> kStarting, respawn its
+///                                               release after the back-off (a reload is queued)
+///                                               old, failed: forgotten
+///                any: a worker exiting 0 with processes it started still alive: they stand
+///                for it; what any other worker left behind gets TERM and is awaited
+///   Adopted      any                            joins its generation (signalled as it was)
+///   Ready        kStopping                      ignored: the worker was told to stop
+///                others, with --ready=notify    its generation on probation is up (promote)
+///   WorkerStatus any                            kept; shown in the status line
+///   Tick         kStarting, kReloading          probation over: promote; with --ready=notify:
+///                                               SIGKILL, start failed. Retry due: spawn
+///                kServing                       --auto-restart-interval due: as Reload
+///                kRetiring                      --kill-old-delay over: old get --signal-on-hup,
+///                                               -> kServing
+///                any                            --drain-timeout over: SIGKILL
+///
+///   start failed   kReloading with a generation serving: the reload failed; it is retried
+///                  after the back-off (--reload-retry), or -> kServing; otherwise -> kStarting,
+///                  retried after the back-off
+///   promote        the old generations get --signal-on-hup now, or after --kill-old-delay
+///                  (-> kRetiring); -> kServing, and a queued reload begins
+///
 /// A generation is "up" when it has survived --interval (Perl's probation) or, with
 /// --ready=notify, when it has sent READY=1 (within --ready-timeout, or it is killed). A
 /// reload whose new generation fails leaves the current one serving, untouched, and is
@@ -36,57 +83,54 @@
 #include <variant>
 #include <vector>
 
-#include "config.h"
 #include "release.h"
 #include "status_detail.h"
 #include "status_format.h"
+#include "supervisor_settings.h"
 
 namespace starter {
 
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 
-struct SupervisorSettings {
-  Millis interval = Seconds(1);
-  Millis kill_old_delay{0};
-  bool auto_restart = false;
-  Millis auto_restart_interval = Seconds(360);
-  int signal_on_hup = SIGTERM;
-  int signal_on_term = SIGTERM;
-  /// Automatic respawns (after a failed start or a crash) are at least this far apart, so a
-  /// worker that dies at once cannot make us fork in a tight loop, even with --interval=0.
-  Millis min_respawn_spacing = Seconds(1);
-  bool ready_notify = false;          ///< --ready=notify: READY=1, not survival, makes a generation up
-  Millis ready_timeout = Seconds(60);  ///< --ready=notify only
-  Millis drain_timeout{0};             ///< 0: never SIGKILL (Perl)
-  Millis backoff_max = Seconds(60);
-  bool reload_retry = true;  ///< a failed reload is retried (Perl); false: final until the next HUP
-  bool respawn_serving_release = true;  ///< --respawn-release=serving
-
-  static SupervisorSettings from(const Config& config);
-};
-
 namespace event {
 struct Start {};
-struct Reload {};                 ///< SIGHUP
-struct Shutdown { int signo; };   ///< SIGTERM, SIGINT or SIGQUIT
-struct Spawned {                  ///< the Spawn action's outcome
+struct Reload {};  ///< SIGHUP
+struct Shutdown {
+  int signo;
+};                ///< SIGTERM, SIGINT or SIGQUIT
+struct Spawned {  ///< the Spawn action's outcome
   unsigned long generation;
   pid_t pid;
-  std::string exec_error;         ///< not empty: the child could not exec and will exit
-  Release release{};              ///< what it runs
+  std::string exec_error;  ///< not empty: the child could not exec and will exit
+  Release release{};       ///< what it runs
 };
-struct SpawnFailed { unsigned long generation; std::string reason; };  ///< fork failed
-struct ChildExited { pid_t pid; int status; };
+struct SpawnFailed {
+  unsigned long generation;
+  std::string reason;
+};  ///< fork failed
+struct ChildExited {
+  pid_t pid;
+  int status;
+};
 /// A process of `generation` whose parent exited was reparented to us (we are a subreaper).
-struct Adopted { pid_t pid; unsigned long generation; };
-struct Ready { unsigned long generation; };                         ///< READY=1 from it
-struct WorkerStatus { unsigned long generation; std::string text; };  ///< STATUS= from it
-struct Tick {};                   ///< time passed (a deadline may be due)
+struct Adopted {
+  pid_t pid;
+  unsigned long generation;
+};
+struct Ready {
+  unsigned long generation;
+};  ///< READY=1 from it
+struct WorkerStatus {
+  unsigned long generation;
+  std::string text;
+};               ///< STATUS= from it
+struct Tick {};  ///< time passed (a deadline may be due)
 }  // namespace event
 
-using Event = std::variant<event::Start, event::Reload, event::Shutdown, event::Spawned, event::SpawnFailed,
-                           event::ChildExited, event::Adopted, event::Ready, event::WorkerStatus, event::Tick>;
+using Event = std::variant<event::Start, event::Reload, event::Shutdown, event::Spawned,
+                           event::SpawnFailed, event::ChildExited, event::Adopted, event::Ready,
+                           event::WorkerStatus, event::Tick>;
 
 namespace action {
 struct Spawn {
@@ -96,24 +140,34 @@ struct Spawn {
   std::optional<Release> release{};
   unsigned long release_of = 0;
 };
-struct Signal { pid_t pid; int signo; };
-struct WriteStatus { StatusSnapshot status; };
+struct Signal {
+  pid_t pid;
+  int signo;
+};
+struct WriteStatus {
+  StatusSnapshot status;
+};
 struct Notify {
   enum class Kind { kReady, kReloading, kStopping, kStatus };
   Kind kind;
   std::string status;  ///< the STATUS= line
 };
-struct Log { std::string text; };
-struct Exit { int code; };
+struct Log {
+  std::string text;
+};
+struct Exit {
+  int code;
+};
 }  // namespace action
 
-using Action = std::variant<action::Spawn, action::Signal, action::WriteStatus, action::Notify, action::Log,
-                            action::Exit>;
+using Action = std::variant<action::Spawn, action::Signal, action::WriteStatus, action::Notify,
+                            action::Log, action::Exit>;
 
 class Supervisor {
  public:
-  enum class Phase { kIdle, kStarting, kServing, kReloading, kRetiring, kStopping };
-  /// kFailed: not up in time and sent SIGKILL; only its exit is awaited.
+  using Phase = SupervisorPhase;  ///< status_format.h, where the phases get their names
+  /// kFailed: not up in time and sent SIGKILL, or left behind by a worker that died (see
+  /// left_behind); only its exit is awaited.
   enum class Role { kStarting, kCurrent, kOld, kFailed };
 
   struct Worker {
@@ -124,11 +178,12 @@ class Supervisor {
     bool signalled = false;
     std::optional<TimePoint> kill_at;  ///< when a signalled worker gets SIGKILL (--drain-timeout)
     bool killed = false;
-    int last_signal = 0;  ///< what it was sent, for processes of its adopted later
-    std::string status;  ///< its last STATUS= (--ready=notify)
+    int last_signal = 0;             ///< what it was sent, for processes of its adopted later
+    std::string status;              ///< its last STATUS= (--ready=notify)
     std::vector<pid_t> descendants;  ///< its processes adopted by us (event::Adopted)
     Release release;
     unsigned long respawn_of = 0;  ///< not 0: it respawns the release of this generation
+    bool left_behind = false;      ///< a process of a dead worker's generation, of any role
   };
 
   /// The last reload (SIGHUP, --restart, automatic restart): which generation, and how it went.
@@ -152,7 +207,7 @@ class Supervisor {
 
   Phase phase() const { return phase_; }
   const std::vector<Worker>& workers() const { return workers_; }
-  /// One line for systemd's STATUS= and the logs.
+  /// One line for systemd's STATUS= and the logs (its text: status_format's status_line).
   std::string status_line() const;
   /// Fills the supervisor's part of `--status` (phase, generations, last reload, back-off).
   void describe(StatusDetail& out) const;
@@ -206,8 +261,8 @@ class Supervisor {
   std::optional<TimePoint> kill_old_at_;
   unsigned failures_ = 0;  ///< failed starts in a row, for the back-off
   bool reload_queued_ = false;
-  int stop_signal_ = SIGTERM;  ///< what the shutdown sends, for a worker spawned after it
-  bool spawning_ = false;  ///< a Spawn action is out and its outcome not yet back
+  int stop_signal_ = SIGTERM;   ///< what the shutdown sends, for a worker spawned after it
+  bool spawning_ = false;       ///< a Spawn action is out and its outcome not yet back
   std::string starting_error_;  ///< exec error of the generation on probation
   unsigned long failed_generation_ = 0;
   bool retrying_ = false;  ///< a failed reload is being retried (--reload-retry)

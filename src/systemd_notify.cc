@@ -27,11 +27,14 @@ void SystemdNotifier::ready(std::string_view status) { send("READY=1\n" + status
 void SystemdNotifier::reloading(std::string_view status) {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  auto usec = static_cast<unsigned long long>(ts.tv_sec) * 1000000ULL + static_cast<unsigned long long>(ts.tv_nsec) / 1000ULL;
+  auto usec = static_cast<unsigned long long>(ts.tv_sec) * 1000000ULL +
+              static_cast<unsigned long long>(ts.tv_nsec) / 1000ULL;
   send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec) + "\n" + status_field(status));
 }
 
-void SystemdNotifier::stopping(std::string_view status) { send("STOPPING=1\n" + status_field(status)); }
+void SystemdNotifier::stopping(std::string_view status) {
+  send("STOPPING=1\n" + status_field(status));
+}
 
 void SystemdNotifier::status(std::string_view status) { send(status_field(status)); }
 

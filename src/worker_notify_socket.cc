@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "error.h"
+#include "number.h"
 
 namespace starter {
 
@@ -71,18 +72,19 @@ NotifyMessage parse_notify_message(std::string_view datagram, pid_t sender) {
 
 NotifySocket::NotifySocket(unsigned long generation)
     : fd_(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) {
-  if (!fd_) throw SysError("socket", "notify socket");
+  if (!fd_) throw SysError("socket", "").during("notify socket");
   int one = 1;
   if (::setsockopt(fd_.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
-    throw SysError("setsockopt(SO_PASSCRED)", "notify socket");
-  std::string name = "start_server/" + std::to_string(::getpid()) + "/" + std::to_string(generation) + "/" +
-                     random_suffix();
+    throw SysError("setsockopt", "").flag("SO_PASSCRED").during("notify socket");
+  std::string name = "start_server/" + std::to_string(::getpid()) + "/" +
+                     std::to_string(generation) + "/" + random_suffix();
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   // Abstract namespace: a leading NUL, nothing on disk to clean up.
   std::memcpy(addr.sun_path + 1, name.data(), name.size());
   auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
-  if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), len) < 0) throw SysError("bind", "@" + name);
+  if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), len) < 0)
+    throw SysError("bind", "@" + name);
   address_ = "@" + name;
 }
 
@@ -121,7 +123,8 @@ std::vector<NotifyMessage> NotifySocket::receive() {
       }
     }
     std::size_t size = static_cast<std::size_t>(n);
-    NotifyMessage message = parse_notify_message(std::string_view(buf, std::min(size, sizeof buf)), sender);
+    NotifyMessage message =
+        parse_notify_message(std::string_view(buf, std::min(size, sizeof buf)), sender);
     // As systemd does: a datagram too large to read whole is dropped whole, never acted on
     // from whatever part of it fitted.
     if (size > kMaxMessage || (msg.msg_flags & MSG_TRUNC)) {
@@ -145,10 +148,13 @@ bool is_same_or_descendant(pid_t pid, pid_t ancestor) {
     std::fclose(f);
     buf[n] = '\0';
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ')' ends it.
-    char* close = std::strrchr(buf, ')');
-    int ppid = 0;
-    if (!close || std::sscanf(close + 1, " %*c %d", &ppid) != 1) return false;
-    pid = ppid;
+    const char* close = std::strrchr(buf, ')');
+    std::string_view rest = close ? close + 1 : "";  // " S PPID ..."
+    if (rest.size() < 4 || rest[0] != ' ' || rest[2] != ' ') return false;
+    rest.remove_prefix(3);
+    std::optional<pid_t> ppid = parse_integer<pid_t>(rest.substr(0, rest.find(' ')), 0);
+    if (!ppid) return false;
+    pid = *ppid;
   }
   return false;
 }

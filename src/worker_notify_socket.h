@@ -20,7 +20,8 @@ namespace starter {
 struct NotifyMessage {
   pid_t sender = 0;  ///< 0: the sender's credentials were missing
   std::vector<std::pair<std::string, std::string>> fields;
-  bool malformed = false;  ///< over the size limit (then no fields at all), binary, or a line without '='
+  bool malformed =
+      false;  ///< over the size limit (then no fields at all), binary, or a line without '='
 
   /// The value of `name`, if the message has it.
   std::optional<std::string> get(const std::string& name) const;

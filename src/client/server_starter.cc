@@ -2,15 +2,15 @@
 
 #include <sys/socket.h>
 
-#include <charconv>
 #include <cstdlib>
 
+#include "number.h"
+#include "quote.h"
 #include "server_starter_port.h"
 
 namespace server_starter {
 
 namespace {
-
 
 // The same wording for both variables, so a user who runs a worker by hand learns why.
 [[noreturn]] void throw_unset(const char* variable) {
@@ -80,14 +80,11 @@ unsigned long generation() {
   const char* value = std::getenv(starter::kGenerationVariable);
   if (value == nullptr) throw_unset(starter::kGenerationVariable);
   std::string_view text(value);
-  unsigned long number = 0;
-  // from_chars alone would accept a prefix ("12abc") and is_decimal rejects '+', '-' and
-  // spaces, which strtoul would let through.
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (!is_decimal(text) || ec != std::errc() || end != text.data() + text.size())
+  std::optional<unsigned long> number = starter::parse_integer<unsigned long>(text);
+  if (!number)
     throw Error(std::string(starter::kGenerationVariable) + ": " + starter::quote(text) +
                 " is not a decimal number");
-  return number;
+  return *number;
 }
 
 bool is_socket(const Port& port) {

@@ -22,11 +22,11 @@ namespace {
 
 // What every refused start must leave behind: nothing.
 void expect_refused(const TempDir& dir, const std::vector<std::string>& args,
-                    const std::string& culprit,
-                    const std::vector<std::string>& must_not_exist = {}) {
+                    const std::string& culprit, const std::vector<std::string>& must_not_exist = {},
+                    const std::vector<std::string>& env = {}) {
   Cleanup cleanup;  // should a worker start after all, it does not outlive the test
   cleanup.watch_report(dir.report());
-  auto r = run_starter(args, 10s);
+  auto r = run_starter(args, 10s, env);
   EXPECT_FALSE(r.timed_out) << "start_server did not give up";
   EXPECT_EQ(r.status, 1) << r.text();
   auto lines = r.err_lines();
@@ -50,9 +50,10 @@ std::vector<std::string> usual_leftovers(const TempDir& dir) {
 
 // `usual_files` + `args` + the fake worker.
 void expect_refused_with_files(const TempDir& dir, const std::vector<std::string>& args,
-                               const std::string& culprit) {
+                               const std::string& culprit,
+                               const std::vector<std::string>& env = {}) {
   expect_refused(dir, concat(concat(usual_files(dir), args), worker_args(dir)), culprit,
-                 usual_leftovers(dir));
+                 usual_leftovers(dir), env);
 }
 
 // Whether a syscall on `path` fails with a permission error even for us (e.g. root).
@@ -324,6 +325,39 @@ TEST(BadInput, PidFileHeldByARunningStartServer) {
                  pid_file, {dir / "ok.sock", dir / "status"});
   EXPECT_EQ(read_file(pid_file), "12345\n") << "the holder's pid file was truncated or rewritten";
   close(holder);
+}
+
+// A value holding a newline is quoted with the newline escaped: still one line, naming the
+// option and showing the value (issue 15).
+class NewlineInValue
+    : public ::testing::TestWithParam<std::pair<std::vector<std::string>, std::string>> {};
+
+TEST_P(NewlineInValue, IsOneLineNamingTheValue) {
+  TempDir dir;
+  const auto& [args, culprit] = GetParam();
+  expect_refused_with_files(dir, args, culprit);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Values, NewlineInValue,
+    ::testing::Values(
+        std::pair{std::vector<std::string>{"--ready=a\nb"}, "--ready: unknown value 'a\\x0ab'"},
+        std::pair{std::vector<std::string>{"--port=80\n80"}, "--port: invalid value '80\\x0a80'"},
+        std::pair{std::vector<std::string>{"--interval=1\n2"},
+                  "--interval: invalid value '1\\x0a2'"},
+        std::pair{std::vector<std::string>{"--signal-on-term=TERM\nKILL"},
+                  "--signal-on-term: unknown signal 'TERM\\x0aKILL'"},
+        // Boost.Program_options' own messages: an unknown option, an ambiguous one with its
+        // value, a flag given a value.
+        std::pair{std::vector<std::string>{"--no-such\noption"}, "'--no-such\\x0aoption'"},
+        std::pair{std::vector<std::string>{"--s=1\n2"}, "'--s=1\\x0a2' is ambiguous"},
+        std::pair{std::vector<std::string>{"--daemonize=1\n2", "--log-file=x"}, "daemonize"}),
+    [](const auto& param_info) { return "case" + std::to_string(param_info.index); });
+
+TEST(BadInput, NewlineInKillOldDelayFromTheEnvironment) {
+  TempDir dir;
+  expect_refused_with_files(dir, {}, "KILL_OLD_DELAY: invalid value '1\\x0a2'",
+                            {"KILL_OLD_DELAY=1\n2"});
 }
 
 TEST(BadInput, DaemonizeWithoutLogFile) {

@@ -296,7 +296,7 @@ TEST(FaultFork, ForkFailingUnderRlimitNprocKeepsTheWorkingGenerationAndRecovers)
   for (int gen = 2; gen <= 4; ++gen) {
     CommandResult r = restart();
     EXPECT_EQ(r.status, 2) << r.text() << "\n" << starter.output();
-    EXPECT_NE(r.err.find("generation " + std::to_string(gen) + " could not be started (fork("),
+    EXPECT_NE(r.err.find("generation " + std::to_string(gen) + " could not be started (fork('"),
               std::string::npos)
         << r.err;
   }
@@ -305,7 +305,7 @@ TEST(FaultFork, ForkFailingUnderRlimitNprocKeepsTheWorkingGenerationAndRecovers)
   for (int gen = 2; gen <= 4; ++gen)
     EXPECT_EQ(
         lines_with(starter.output(), {"failed to start generation " + std::to_string(gen) +
-                                      ": fork(" + kFakeWorker + "): " + std::strerror(EAGAIN)})
+                                      ": fork('" + kFakeWorker + "'): " + std::strerror(EAGAIN)})
             .size(),
         1u)
         << starter.output();
@@ -422,7 +422,7 @@ TEST(FaultSigkill, RestartedOnTheSamePortsAndFilesAfterTheOrphansAreGone) {
   CommandResult live = run_starter(args(report2), 10s);
   EXPECT_EQ(live.status, 1) << live.text();
   ASSERT_EQ(live.err_lines().size(), 1u) << live.err;
-  EXPECT_NE(live.err.find("pid file " + pid_file + " is held by a running start_server"),
+  EXPECT_NE(live.err.find("pid file '" + pid_file + "' is held by a running start_server"),
             std::string::npos)
       << live.err;
   EXPECT_FALSE(file_exists(report2));
@@ -441,7 +441,7 @@ TEST(FaultSigkill, RestartedOnTheSamePortsAndFilesAfterTheOrphansAreGone) {
   CommandResult busy = run_starter(args(report2), 10s);
   EXPECT_EQ(busy.status, 1) << busy.text();
   ASSERT_EQ(busy.err_lines().size(), 1u) << busy.err;
-  EXPECT_NE(busy.err.find("bind(" + addr + "): " + std::strerror(EADDRINUSE)), std::string::npos)
+  EXPECT_NE(busy.err.find("bind('" + addr + "'): " + std::strerror(EADDRINUSE)), std::string::npos)
       << busy.err;
   EXPECT_FALSE(file_exists(report2));
   EXPECT_EQ(read_file(pid_file), std::to_string(killed) + "\n");
@@ -465,7 +465,8 @@ TEST(FaultSigkill, RestartedOnTheSamePortsAndFilesAfterTheOrphansAreGone) {
   ASSERT_TRUE(up) << second.output();
   EXPECT_EQ(read_file(pid_file), std::to_string(second.pid()) + "\n");
   EXPECT_TRUE(wait_until([&] { return read_status_file(status) == Status{{1, up->pid}}; }));
-  EXPECT_EQ(count_of(second.output(), "removing stale socket file " + sock), 1u) << second.output();
+  EXPECT_EQ(count_of(second.output(), "removing stale socket file '" + sock + "'"), 1u)
+      << second.output();
   EXPECT_EQ(request(addr), reply_of(1, up->pid));
   EXPECT_EQ(request(sock), reply_of(1, up->pid));
   second.signal(SIGTERM);

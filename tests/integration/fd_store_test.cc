@@ -32,9 +32,10 @@ TEST(FdStore, EachListenerWeBindIsStoredUnderItsName) {
   FakeNotifySocket notify(dir);
   Report report(dir);
   std::string path = dir / "app.sock";
-  StarterProcess starter(
-      dir, concat({"--interval=0", "--port=127.0.0.1:0", "--path=" + path}, worker_args(dir, {"--env=FDSTORE"})),
-      {notify.env(), "FDSTORE=4"});
+  StarterProcess starter(dir,
+                         concat({"--interval=0", "--port=127.0.0.1:0", "--path=" + path},
+                                worker_args(dir, {"--env=FDSTORE"})),
+                         {notify.env(), "FDSTORE=4"});
   auto pid = report.wait_for_ready(1);
   ASSERT_TRUE(pid) << starter.output();
   auto tcp = notify.wait_for("FDNAME=start_server/127.0.0.1%3A0");
@@ -45,9 +46,11 @@ TEST(FdStore, EachListenerWeBindIsStoredUnderItsName) {
     EXPECT_EQ(m.sender, starter.pid());
     EXPECT_TRUE(m.has("FDSTORE=1") && m.has("FDPOLL=0")) << m.text;
     ASSERT_EQ(m.fds.size(), 1u) << m.text;
-    EXPECT_TRUE(holds(starter.pid(), m.fds[0])) << "the stored descriptor is not start_server's listener: " << m.fds[0];
+    EXPECT_TRUE(holds(starter.pid(), m.fds[0]))
+        << "the stored descriptor is not start_server's listener: " << m.fds[0];
   }
-  EXPECT_NE(starter.output().find("systemd's fd store keeps 127.0.0.1:0, " + path), std::string::npos)
+  EXPECT_NE(starter.output().find("systemd's fd store keeps '127.0.0.1:0', '" + path + "'"),
+            std::string::npos)
       << starter.output();
   EXPECT_TRUE(report.env_unset(1, "FDSTORE")) << "a worker inherited FDSTORE";
   // The file stays at exit: the next start takes the socket back from the store.
@@ -63,11 +66,13 @@ TEST(FdStore, NothingIsStoredWithoutFdstore) {
     FakeNotifySocket notify(dir);
     std::vector<std::string> env = {notify.env()};
     if (*fdstore) env.push_back(fdstore);
-    StarterProcess starter(dir, concat({"--interval=0", "--port=127.0.0.1:0"}, worker_args(dir)), env);
+    StarterProcess starter(dir, concat({"--interval=0", "--port=127.0.0.1:0"}, worker_args(dir)),
+                           env);
     ASSERT_TRUE(notify.wait_for("READY=1")) << notify.dump() << starter.output();
     for (const auto& m : notify.messages()) EXPECT_FALSE(m.has("FDSTORE=1")) << m.text;
     if (std::string(fdstore) == "FDSTORE=many") {
-      EXPECT_NE(starter.output().find("ignoring FDSTORE='many': not a number of descriptors"), std::string::npos)
+      EXPECT_NE(starter.output().find("ignoring FDSTORE='many': not a number of descriptors"),
+                std::string::npos)
           << starter.output();
     }
     starter.signal(SIGTERM);
@@ -96,16 +101,21 @@ TEST(FdStore, StoredSocketsComeBackOrAreReleased) {
   auto pid = report.wait_for_ready(1);
   ASSERT_TRUE(pid) << starter->output();
   EXPECT_EQ(request(kept.addr()), reply_of(1, *pid));
-  EXPECT_EQ(fd_identity(*pid, std::atoi(report.listens(1).at(0).field("fd").c_str())), kept.identity());
+  EXPECT_EQ(fd_identity(*pid, std::atoi(report.listens(1).at(0).field("fd").c_str())),
+            kept.identity());
   EXPECT_EQ(report.listens(1).size(), 1u) << "the released socket was handed on";
-  EXPECT_FALSE(holds(starter->pid(), dropped.identity())) << "start_server kept the released socket";
+  EXPECT_FALSE(holds(starter->pid(), dropped.identity()))
+      << "start_server kept the released socket";
   ASSERT_TRUE(notify.wait_for("READY=1")) << notify.dump();
-  for (const auto& m : notify.messages()) EXPECT_FALSE(m.has("FDSTORE=1")) << "stored twice: " << m.text;
+  for (const auto& m : notify.messages())
+    EXPECT_FALSE(m.has("FDSTORE=1")) << "stored twice: " << m.text;
   std::string out = starter->output();
-  EXPECT_NE(out.find("took back from systemd's fd store: " + kept.addr()), std::string::npos) << out;
-  EXPECT_NE(out.find("released " + dropped.addr() + " (" + stored_name(dropped.port()) +
-                     ") from systemd's fd store: no --port or --path names a stream socket there now"),
-            std::string::npos)
+  EXPECT_NE(out.find("took back from systemd's fd store: '" + kept.addr() + "'"), std::string::npos)
+      << out;
+  EXPECT_NE(
+      out.find("released '" + dropped.addr() + "' ('" + stored_name(dropped.port()) +
+               "') from systemd's fd store: no --port or --path names a stream socket there now"),
+      std::string::npos)
       << out;
   starter->signal(SIGTERM);
   EXPECT_EQ(starter->wait_exit(), 0) << starter->output();

@@ -283,7 +283,7 @@ TEST(FilesNonRoot, ServesOnAPortBelow1024FromASocketManagerAndCannotBindItAlone)
       {}, home);
   EXPECT_EQ(alone.status, 1) << alone.text();
   ASSERT_EQ(alone.err_lines().size(), 1u) << alone.err;
-  EXPECT_NE(alone.err.find("bind(" + socket->addr() + "): " + std::strerror(EACCES)),
+  EXPECT_NE(alone.err.find("bind('" + socket->addr() + "'): " + std::strerror(EACCES)),
             std::string::npos)
       << alone.err;
 }

@@ -240,7 +240,8 @@ TEST(Generations, FailedReloadNeverReplacesTheWorkingGeneration) {
   // --reload-retry=off: a failed reload stays failed (Hostile.FailedReloadIsRetried... covers
   // the default, Perl's retry).
   StarterProcess starter(
-      dir, concat({"--interval=1", "--status-file=" + status, "--port=127.0.0.1:0", "--reload-retry=off"},
+      dir, concat({"--interval=1", "--status-file=" + status, "--port=127.0.0.1:0",
+                   "--reload-retry=off"},
                   worker_args(dir, {"--start-delay-ms=300", "--fail-if-exists=" + fail})));
   auto pid1 = report.wait_for_ready(1);
   ASSERT_TRUE(pid1) << starter.output();

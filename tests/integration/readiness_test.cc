@@ -135,8 +135,7 @@ TEST(ReadinessNever, NewGenerationIsKilledAtTheReadyTimeoutAndTheOldServesOn) {
       << "generation 2 is dead but still listed:\n"
       << read_file(d.status);
   std::string status = read_file(d.status);
-  EXPECT_NE(status.find("reload-failed:generation 2 was not ready within 2s\n"),
-            std::string::npos)
+  EXPECT_NE(status.find("reload-failed:generation 2 was not ready within 2s\n"), std::string::npos)
       << status;
   EXPECT_NE(status.find("limits:ready=notify ready-timeout=2s"), std::string::npos) << status;
   EXPECT_TRUE(d.starter.running());

@@ -112,8 +112,7 @@ void storm(const std::string& label, int hups, std::chrono::microseconds gap) {
       40s);
   long long settle_ms = settling.ms();
   int before = requests;
-  EXPECT_TRUE(wait_until([&] { return requests >= before + 3; }))
-      << "no requests after the storm";
+  EXPECT_TRUE(wait_until([&] { return requests >= before + 3; })) << "no requests after the storm";
   stop = true;
   client.join();
 

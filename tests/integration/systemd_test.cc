@@ -186,12 +186,13 @@ TEST(SystemdActivation, UnmatchedPortIsBoundAndUnnamedSocketsAreHandedOn) {
   EXPECT_EQ(request(extra_tcp.addr()), reply_of(1, *pid));
   EXPECT_EQ(request("127.0.0.1:" + wildcard_key), reply_of(1, *pid));
   EXPECT_EQ(request(extra_unix.addr()), reply_of(1, *pid));
-  // Each unnamed socket is logged once, with the key it was handed on as.
+  // Each unnamed socket is logged once, with the key it was handed on as (quoted).
   auto lines = message_lines(starter->output());
   for (const std::string& key : {extra_unix.addr(), extra_tcp.addr(), wildcard_key}) {
+    const std::string quoted = "'" + key + "'";
     auto count = std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
-      return l.find("systemd") != std::string::npos && l.size() >= key.size() &&
-             l.compare(l.size() - key.size(), key.size(), key) == 0;
+      return l.find("systemd") != std::string::npos && l.size() >= quoted.size() &&
+             l.compare(l.size() - quoted.size(), quoted.size(), quoted) == 0;
     });
     EXPECT_EQ(count, 1) << "key " << key << " in:\n" << joined(lines);
   }

@@ -556,7 +556,7 @@ wait_until 10 serves || fail "l: $instance does not answer on 8080: $(http_get)"
 stored=$(in_guest systemctl show -P NFileDescriptorStore "$instance" 2>&1 || true)
 [[ $stored == 1 ]] || fail "l: $instance has '$stored' descriptors in its fd store; want 1 (the listener on 8080)"
 journal=$(in_guest journalctl --no-pager -o cat -u "$instance" 2>&1 | grep "fd store" || true)
-[[ $journal == *"systemd's fd store keeps 0.0.0.0:8080"* ]] ||
+[[ $journal == *"systemd's fd store keeps '0.0.0.0:8080'"* ]] ||
   fail "l: the journal does not say the listener went to the fd store: ${journal:-nothing about it}"
 log "l: $instance serves; NFileDescriptorStore=1 ($(elapsed "$t") s)"
 
@@ -565,7 +565,7 @@ t=$EPOCHREALTIME
 under_load l in_guest systemctl restart "$instance"
 ((n_refused == 0)) || fail "l: systemctl restart refused $n_refused connections: $(load_errors)"
 journal=$(in_guest journalctl --no-pager -o cat -u "$instance" 2>&1 | grep "took back" | tail -n1 || true)
-[[ $journal == *"took back from systemd's fd store: 0.0.0.0:8080"* ]] ||
+[[ $journal == *"took back from systemd's fd store: '0.0.0.0:8080'"* ]] ||
   fail "l: the new start_server did not say it took the listener back: ${journal:-nothing about it}"
 log "l: pass: systemctl restart under load: $n_ok answered, 0 refused, $n_died died with" \
   "the stopping worker ($(elapsed "$t") s)"

@@ -88,7 +88,8 @@ TEST(ReadEnvdir, ReadsNoFurtherThanTheFirstLineOfAHugeFile) {
   write_file(huge, "first\nthe rest is a hole");
   ASSERT_EQ(::truncate(huge.c_str(), 64LL << 30), 0);  // reading it whole would need 64 GiB
   std::vector<std::string> notes;
-  EXPECT_EQ(read_envdir(dir.path(), &notes), (std::map<std::string, std::string>{{"HUGE", "first"}}));
+  EXPECT_EQ(read_envdir(dir.path(), &notes),
+            (std::map<std::string, std::string>{{"HUGE", "first"}}));
   EXPECT_TRUE(notes.empty());
 }
 
@@ -101,14 +102,15 @@ TEST(ReadEnvdir, AFirstLineLongerThanAVariableCanHoldIsSkippedAndSaid) {
   EXPECT_EQ(vars.count("LONG"), 0u);
   EXPECT_EQ(vars["MAX"].size(), kEnvdirValueMax);
   ASSERT_EQ(notes.size(), 1u);
-  EXPECT_NE(notes[0].find("LONG is not set"), std::string::npos) << notes[0];
+  EXPECT_NE(notes[0].find("'LONG' is not set"), std::string::npos) << notes[0];
 }
 
 TEST(ReadEnvdir, AValueIsCutAtANulByteAndThatIsSaid) {
   TempDir dir;
   write_file(dir / "CUT", std::string("before\0after\n", 13));
   std::vector<std::string> notes;
-  EXPECT_EQ(read_envdir(dir.path(), &notes), (std::map<std::string, std::string>{{"CUT", "before"}}));
+  EXPECT_EQ(read_envdir(dir.path(), &notes),
+            (std::map<std::string, std::string>{{"CUT", "before"}}));
   ASSERT_EQ(notes.size(), 1u);
   EXPECT_NE(notes[0].find("holds a NUL byte"), std::string::npos) << notes[0];
   EXPECT_EQ(notes[0].find('\n'), std::string::npos);

@@ -35,8 +35,8 @@ TEST(FdStoreName, EveryByteRoundTripsWithinSystemdsRules) {
   for (int c = 1; c < 256; ++c) key += static_cast<char>(c);
   key += '%';
   // In pieces short enough to store even when every byte needs an escape (80 at most).
-  for (const std::string& k : {key.substr(0, 64), key.substr(64, 64), key.substr(128, 64), key.substr(192),
-                               std::string("a%25b"), std::string()}) {
+  for (const std::string& k : {key.substr(0, 64), key.substr(64, 64), key.substr(128, 64),
+                               key.substr(192), std::string("a%25b"), std::string()}) {
     auto name = fd_store_name(k);
     ASSERT_TRUE(name) << k;
     EXPECT_TRUE(systemd_accepts(*name)) << *name;
@@ -59,8 +59,8 @@ TEST(FdStoreName, OnlyWhatFdStoreNameWritesIsOurs) {
     EXPECT_FALSE(key_of_fd_store_name(name)) << name;
   }
   // Ours by prefix, but nothing fd_store_name would write: refused, so released at start.
-  for (const char* name : {"start_server/a%", "start_server/a%3", "start_server/%3a", "start_server/%41",
-                           "start_server/%G0", "start_server/a b\x7f"}) {
+  for (const char* name : {"start_server/a%", "start_server/a%3", "start_server/%3a",
+                           "start_server/%41", "start_server/%G0", "start_server/a b\x7f"}) {
     EXPECT_TRUE(is_fd_store_name(name)) << name;
     EXPECT_FALSE(key_of_fd_store_name(name)) << name;
   }
@@ -80,7 +80,8 @@ TEST(FdStoreVariable, PlainDecimalOnly) {
 bool same_address(const ListenSpec& spec, const ListenSpec& bound) {
   if (spec.kind == ListenSpec::Kind::kUnix || bound.kind == ListenSpec::Kind::kUnix)
     return spec.kind == bound.kind && spec.path == bound.path;
-  return spec.port == bound.port && (spec.host == bound.host || (spec.host.empty() && bound.host == "0.0.0.0"));
+  return spec.port == bound.port &&
+         (spec.host == bound.host || (spec.host.empty() && bound.host == "0.0.0.0"));
 }
 
 StoredSocket stored(const std::string& spec_text, bool stream = true) {
@@ -96,19 +97,21 @@ std::vector<ListenSpec> ports(std::initializer_list<const char*> values) {
 
 TEST(PlanStoredSockets, EachSpecGetsItsStoredSocketBack) {
   auto specs = ports({"8080", "127.0.0.1:8081", "/run/a.sock"});
-  auto verdicts = plan_stored_sockets(specs, {}, {stored("/run/a.sock"), stored("8080"), stored("127.0.0.1:8081")},
-                                      same_address);
+  auto verdicts = plan_stored_sockets(
+      specs, {}, {stored("/run/a.sock"), stored("8080"), stored("127.0.0.1:8081")}, same_address);
   EXPECT_EQ(verdicts, (std::vector<StoredVerdict>{{2, ""}, {0, ""}, {1, ""}}));
 }
 
 TEST(PlanStoredSockets, MatchedByAddressNotByKey) {
   // Stored as "0.0.0.0:8080" (say, an older command line); --port=8080 binds the same address.
   StoredSocket s = stored("0.0.0.0:8080");
-  EXPECT_EQ(plan_stored_sockets(ports({"8080"}), {}, {s}, same_address), (std::vector<StoredVerdict>{{0, ""}}));
+  EXPECT_EQ(plan_stored_sockets(ports({"8080"}), {}, {s}, same_address),
+            (std::vector<StoredVerdict>{{0, ""}}));
 }
 
 TEST(PlanStoredSockets, OneTheCommandLineNoLongerNamesIsReleased) {
-  auto verdicts = plan_stored_sockets(ports({"8080"}), {}, {stored("8080"), stored("9090")}, same_address);
+  auto verdicts =
+      plan_stored_sockets(ports({"8080"}), {}, {stored("8080"), stored("9090")}, same_address);
   ASSERT_EQ(verdicts.size(), 2u);
   EXPECT_EQ(verdicts[0], (StoredVerdict{0, ""}));
   EXPECT_FALSE(verdicts[1].spec);
@@ -124,7 +127,8 @@ TEST(PlanStoredSockets, AnotherSocketTypeIsReleased) {
 }
 
 TEST(PlanStoredSockets, SocketUnitComesFirst) {
-  auto verdicts = plan_stored_sockets(ports({"8080", "8081"}), {true}, {stored("8080"), stored("8081")}, same_address);
+  auto verdicts = plan_stored_sockets(ports({"8080", "8081"}), {true},
+                                      {stored("8080"), stored("8081")}, same_address);
   ASSERT_EQ(verdicts.size(), 2u);
   EXPECT_FALSE(verdicts[0].spec);
   EXPECT_EQ(verdicts[0].reason, "a socket unit's socket serves that address now");
@@ -132,7 +136,8 @@ TEST(PlanStoredSockets, SocketUnitComesFirst) {
 }
 
 TEST(PlanStoredSockets, OneStoredSocketPerSpec) {
-  auto verdicts = plan_stored_sockets(ports({"8080"}), {}, {stored("8080"), stored("0.0.0.0:8080")}, same_address);
+  auto verdicts = plan_stored_sockets(ports({"8080"}), {}, {stored("8080"), stored("0.0.0.0:8080")},
+                                      same_address);
   ASSERT_EQ(verdicts.size(), 2u);
   EXPECT_EQ(verdicts[0], (StoredVerdict{0, ""}));
   EXPECT_FALSE(verdicts[1].spec);
@@ -145,7 +150,7 @@ TEST(PlanStoredSockets, UnixSocketWhoseFileIsGoneIsBoundAnew) {
   auto verdicts = plan_stored_sockets(ports({"/run/app/a.sock"}), {}, {s}, same_address);
   ASSERT_EQ(verdicts.size(), 1u);
   EXPECT_FALSE(verdicts[0].spec);
-  EXPECT_EQ(verdicts[0].reason, "its socket file is gone; binding /run/app/a.sock anew");
+  EXPECT_EQ(verdicts[0].reason, "its socket file is gone; binding '/run/app/a.sock' anew");
 }
 
 TEST(PlanStoredSockets, WhatIsNotOurSocketIsReleased) {

@@ -188,7 +188,7 @@ TEST(Listeners, ExportedMatchesTheEntriesWithoutSystemdNames) {
   std::vector<int> fds = set.fds();
   ASSERT_EQ(fds.size(), 2u);
   EXPECT_EQ(set.exported(), (std::vector<ExportedListener>{{"127.0.0.1:0", fds[0], ""},
-                                                          {"127.0.0.1:0", fds[1], ""}}));
+                                                           {"127.0.0.1:0", fds[1], ""}}));
 }
 
 TEST(Listeners, NoSpecsNoSockets) {

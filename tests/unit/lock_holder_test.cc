@@ -38,9 +38,10 @@ TEST(ParseFlockHolder, OnlyFlocksOfThatDeviceAndInodeCount) {
 }
 
 TEST(ParseFlockHolder, MalformedLinesAreSkipped) {
-  EXPECT_EQ(parse_flock_holder("garbage\n1: FLOCK\n2: FLOCK ADVISORY WRITE x fd:01:5 0 EOF\n"
-                               "3: FLOCK ADVISORY WRITE 7 fd01:5 0 EOF\n4: FLOCK ADVISORY WRITE 8 fd:01:5 0 EOF",
-                               makedev(0xfd, 0x01), 5),
+  EXPECT_EQ(parse_flock_holder(
+                "garbage\n1: FLOCK\n2: FLOCK ADVISORY WRITE x fd:01:5 0 EOF\n"
+                "3: FLOCK ADVISORY WRITE 7 fd01:5 0 EOF\n4: FLOCK ADVISORY WRITE 8 fd:01:5 0 EOF",
+                makedev(0xfd, 0x01), 5),
             8);
   EXPECT_EQ(parse_flock_holder("", 0, 0), std::nullopt);
 }

@@ -56,12 +56,12 @@ TEST(ParseOptions, Defaults) {
   EXPECT_EQ(c.command, Args{"/bin/prog"});
   EXPECT_TRUE(c.listeners.empty());
   EXPECT_EQ(c.backlog, SOMAXCONN);
-  EXPECT_EQ(c.interval, 1s);
-  EXPECT_EQ(c.signal_on_hup, SIGTERM);
-  EXPECT_EQ(c.signal_on_term, SIGTERM);
-  EXPECT_EQ(c.kill_old_delay, 0s);
-  EXPECT_FALSE(c.auto_restart);
-  EXPECT_EQ(c.auto_restart_interval, 360s);
+  EXPECT_EQ(c.supervisor.interval, 1s);
+  EXPECT_EQ(c.supervisor.signal_on_hup, SIGTERM);
+  EXPECT_EQ(c.supervisor.signal_on_term, SIGTERM);
+  EXPECT_EQ(c.supervisor.kill_old_delay, 0s);
+  EXPECT_FALSE(c.supervisor.auto_restart);
+  EXPECT_EQ(c.supervisor.auto_restart_interval, 360s);
   EXPECT_EQ(c.restart_timeout, 60s);
   EXPECT_EQ(c.pid_file, "");
   EXPECT_EQ(c.status_file, "");
@@ -74,9 +74,9 @@ TEST(ParseOptions, Defaults) {
 
 TEST(ParseOptions, AutoRestartMakesKillOldDelayFive) {
   Config c = parse_options({"--enable-auto-restart", "/bin/prog"}, {});
-  EXPECT_TRUE(c.auto_restart);
-  EXPECT_EQ(c.kill_old_delay, 5s);
-  EXPECT_EQ(c.auto_restart_interval, 360s);
+  EXPECT_TRUE(c.supervisor.auto_restart);
+  EXPECT_EQ(c.supervisor.kill_old_delay, 5s);
+  EXPECT_EQ(c.supervisor.auto_restart_interval, 360s);
   EXPECT_EQ(c.command, Args{"/bin/prog"});  // a flag takes no value: the next word is the program
 }
 
@@ -102,15 +102,15 @@ TEST(ParseOptions, SeparateValueForm) {
   Config c = parse_options({"--port", "80", "--dir", "/srv", "--interval", "3", "/bin/prog"}, {});
   EXPECT_EQ(keys(c), Args{"80"});
   EXPECT_EQ(c.dir, "/srv");
-  EXPECT_EQ(c.interval, 3s);
+  EXPECT_EQ(c.supervisor.interval, 3s);
   EXPECT_EQ(c.command, Args{"/bin/prog"});
 }
 
 TEST(ParseOptions, UniquePrefix) {
   Config c = parse_options({"--po=80", "--inter", "2", "--enable-auto", "/bin/prog"}, {});
   EXPECT_EQ(keys(c), Args{"80"});
-  EXPECT_EQ(c.interval, 2s);
-  EXPECT_TRUE(c.auto_restart);
+  EXPECT_EQ(c.supervisor.interval, 2s);
+  EXPECT_TRUE(c.supervisor.auto_restart);
   EXPECT_EQ(c.command, Args{"/bin/prog"});
 }
 
@@ -140,11 +140,11 @@ TEST(ParseOptions, Values) {
                      "--daemonize", "--dir=/srv", "--envdir=/etc/env", "/bin/prog"},
                     {});
   EXPECT_EQ(c.backlog, 50);
-  EXPECT_EQ(c.interval, 0s);
-  EXPECT_EQ(c.signal_on_hup, SIGUSR1);
-  EXPECT_EQ(c.signal_on_term, SIGINT);
-  EXPECT_EQ(c.kill_old_delay, 3s);
-  EXPECT_EQ(c.auto_restart_interval, 100s);
+  EXPECT_EQ(c.supervisor.interval, 0s);
+  EXPECT_EQ(c.supervisor.signal_on_hup, SIGUSR1);
+  EXPECT_EQ(c.supervisor.signal_on_term, SIGINT);
+  EXPECT_EQ(c.supervisor.kill_old_delay, 3s);
+  EXPECT_EQ(c.supervisor.auto_restart_interval, 100s);
   EXPECT_EQ(c.pid_file, "/run/p");
   EXPECT_EQ(c.status_file, "/run/s");
   EXPECT_EQ(c.log_file, "| logger -t x");
@@ -161,7 +161,7 @@ TEST(ParseOptions, BacklogZeroMeansTheDefault) {  // Perl's ||=
 // twice (perl-reference.md 1.1 "Repeats"); Boost alone would refuse the repeat.
 TEST(ParseOptions, RepeatedScalarOptionLastWins) {
   Config c = parse_options({"--interval=2", "--interval=3", "/bin/prog"}, {});
-  EXPECT_EQ(c.interval, 3s);
+  EXPECT_EQ(c.supervisor.interval, 3s);
 }
 
 // --- environment ---------------------------------------------------------------------------
@@ -172,29 +172,30 @@ TEST(ParseOptions, EnvironmentFallbacks) {
           {"AUTO_RESTART_INTERVAL", "100"},
           {"ENVDIR", "/etc/env"}};
   Config c = parse_options({"/bin/prog"}, env);
-  EXPECT_TRUE(c.auto_restart);
-  EXPECT_EQ(c.kill_old_delay, 3s);
-  EXPECT_EQ(c.auto_restart_interval, 100s);
+  EXPECT_TRUE(c.supervisor.auto_restart);
+  EXPECT_EQ(c.supervisor.kill_old_delay, 3s);
+  EXPECT_EQ(c.supervisor.auto_restart_interval, 100s);
   EXPECT_EQ(c.envdir, "/etc/env");
 }
 
 TEST(ParseOptions, AutoRestartFromEnvironmentMakesKillOldDelayFive) {
   Config c = parse_options({"/bin/prog"}, {{"ENABLE_AUTO_RESTART", "1"}});
-  EXPECT_TRUE(c.auto_restart);
-  EXPECT_EQ(c.kill_old_delay, 5s);
+  EXPECT_TRUE(c.supervisor.auto_restart);
+  EXPECT_EQ(c.supervisor.kill_old_delay, 5s);
 }
 
 TEST(ParseOptions, FalseOrEmptyEnableAutoRestartIsOff) {
-  EXPECT_FALSE(parse_options({"/bin/prog"}, {{"ENABLE_AUTO_RESTART", "0"}}).auto_restart);
-  EXPECT_FALSE(parse_options({"/bin/prog"}, {{"ENABLE_AUTO_RESTART", ""}}).auto_restart);
+  EXPECT_FALSE(
+      parse_options({"/bin/prog"}, {{"ENABLE_AUTO_RESTART", "0"}}).supervisor.auto_restart);
+  EXPECT_FALSE(parse_options({"/bin/prog"}, {{"ENABLE_AUTO_RESTART", ""}}).supervisor.auto_restart);
 }
 
 TEST(ParseOptions, OptionWinsOverEnvironment) {
   Env env{{"KILL_OLD_DELAY", "3"}, {"AUTO_RESTART_INTERVAL", "100"}, {"ENVDIR", "/etc/env"}};
   Config c = parse_options(
       {"--kill-old-delay=7", "--auto-restart-interval=200", "--envdir=/srv/env", "/bin/prog"}, env);
-  EXPECT_EQ(c.kill_old_delay, 7s);
-  EXPECT_EQ(c.auto_restart_interval, 200s);
+  EXPECT_EQ(c.supervisor.kill_old_delay, 7s);
+  EXPECT_EQ(c.supervisor.auto_restart_interval, 200s);
   EXPECT_EQ(c.envdir, "/srv/env");
 }
 
@@ -307,6 +308,58 @@ TEST(ParseOptions, BadNumbers) {
   usage_error({"--auto-restart-interval=0", "/bin/prog"});
   usage_error({"--backlog=-1", "/bin/prog"});
   usage_error({"--backlog=x", "/bin/prog"});
+}
+
+// Every value is quoted as quote() does: a newline in it never makes the message two lines
+// (usage_error checks that), and the message still names the option and shows the value.
+TEST(ParseOptions, NewlinesInValuesStayOnOneLine) {
+  const std::pair<Args, std::string> cases[] = {
+      {{"--ready=a\nb", "/bin/prog"}, "--ready: unknown value 'a\\x0ab'"},
+      {{"--reload-retry=a\nb", "/bin/prog"}, "--reload-retry: unknown value 'a\\x0ab'"},
+      {{"--respawn-release=a\nb", "/bin/prog"}, "--respawn-release: unknown value 'a\\x0ab'"},
+      {{"--port=80\n80", "/bin/prog"}, "--port: invalid value '80\\x0a80'"},
+      {{"--path=/tmp/a\n;b", "/bin/prog"}, "--path: invalid value '/tmp/a\\x0a;b'"},
+      {{"--path-mode=7\n7", "/bin/prog"}, "--path-mode: invalid value '7\\x0a7'"},
+      {{"--interval=1\n2", "/bin/prog"}, "--interval: invalid value '1\\x0a2'"},
+      {{"--backlog=1\n2", "/bin/prog"}, "--backlog: invalid value '1\\x0a2'"},
+      {{"--signal-on-hup=TERM\nX", "/bin/prog"}, "--signal-on-hup: unknown signal 'TERM\\x0aX'"},
+      // Boost.Program_options' own messages
+      {{"--bogus\nx", "/bin/prog"}, "unrecognised option '--bogus\\x0ax'"},
+      {{"--s=1\n2", "/bin/prog"}, "option '--s=1\\x0a2' is ambiguous"},
+  };
+  for (const auto& [args, expected] : cases) {
+    SCOPED_TRACE(args.front());
+    std::string what = usage_error(args);
+    EXPECT_NE(what.find(expected), std::string::npos) << what;
+  }
+  std::string what = usage_error({"/bin/prog"}, {{"KILL_OLD_DELAY", "1\n2"}});
+  EXPECT_NE(what.find("KILL_OLD_DELAY: invalid value '1\\x0a2'"), std::string::npos) << what;
+  what = usage_error({"/bin/prog"}, {{"AUTO_RESTART_INTERVAL", "1\n2"}});
+  EXPECT_NE(what.find("AUTO_RESTART_INTERVAL: invalid value '1\\x0a2'"), std::string::npos) << what;
+}
+
+// One parser for every number (number.h): the whole value, digits only, range-checked.
+TEST(ParseOptions, NumbersAreWholeDecimalsInRange) {
+  EXPECT_EQ(parse_options({"--interval=007", "/bin/prog"}, {}).supervisor.interval, 7s);
+  EXPECT_EQ(parse_options({"--path-mode=0660", "/bin/prog"}, {}).path_mode, 0660u);
+  for (const std::string bad : {"+1", " 1", "1 ", "0x1", "1e2", "-", "99999999999"}) {
+    SCOPED_TRACE("'" + bad + "'");
+    std::string what = usage_error({"--interval=" + bad, "/bin/prog"});
+    EXPECT_NE(what.find("--interval: invalid value '" + bad + "'"), std::string::npos) << what;
+    what = usage_error({"/bin/prog"}, {{"KILL_OLD_DELAY", bad.empty() ? "x" : bad}});
+    EXPECT_NE(what.find("KILL_OLD_DELAY"), std::string::npos) << what;
+  }
+  std::string what = usage_error({"--path-mode=1000", "/bin/prog"});
+  EXPECT_NE(what.find("--path-mode: invalid value '1000'"), std::string::npos) << what;
+  what = usage_error({"--backlog=-1", "/bin/prog"});
+  EXPECT_NE(what.find("--backlog: invalid value '-1' (a whole number, at least 0, expected)"),
+            std::string::npos)
+      << what;
+  what = usage_error({"--auto-restart-interval=0", "/bin/prog"});
+  EXPECT_NE(what.find("--auto-restart-interval: invalid value '0' (a whole number of seconds, at "
+                      "least 1, expected)"),
+            std::string::npos)
+      << what;
 }
 
 TEST(ParseOptions, BadPortOrPath) {

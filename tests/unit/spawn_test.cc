@@ -128,7 +128,7 @@ TEST(SpawnProcess, ChdirFailureIsReported) {
   SpawnResult r = spawn_process(req, kUntouchedMask);
   ASSERT_GT(r.pid, 0);
   EXPECT_EQ(r.error, ENOENT);
-  EXPECT_EQ(r.failed_step, "chdir(" + missing + ")");
+  EXPECT_EQ(r.failed_step, "chdir('" + missing + "')");
   EXPECT_EQ(WEXITSTATUS(wait_for(r.pid)), 255);
 }
 

@@ -46,6 +46,15 @@ TEST_F(SupervisorDescendants, WhatACrashedWorkerLeftIsSignalledAndAwaited) {
   EXPECT_EQ(exits(exited(kHelper, kExit0, t0 + 7s)), std::vector<int>{0});
 }
 
+TEST_F(SupervisorDescendants, WhatAWorkerLeftIsNeverCalledAFailedGeneration) {
+  serve();
+  adopted(kHelper, 1, t0 + 5s);
+  exited(kPid1, kExit1, t0 + 5s);
+  Actions a = exited(kHelper, kExit0, t0 + 5500ms);
+  EXPECT_TRUE(logged(a, "process 202 left behind by generation 1 exited"));
+  EXPECT_FALSE(logged(a, "failed generation"));
+}
+
 TEST_F(SupervisorDescendants, SignalsReachEveryProcessOfTheGeneration) {
   TimePoint tH = serve() + 10s;
   adopted(kHelper, 1, tH - 1s);  // e.g. a child of a master that is still alive

@@ -42,7 +42,8 @@ TEST_F(SupervisorNotify, ReadyMakesTheFirstGenerationUp) {
   ASSERT_EQ(statuses(a).size(), 1u);
   EXPECT_EQ(statuses(a)[0].live, (std::vector<GenerationPid>{{1, kPid1}}));
   EXPECT_EQ(statuses(a)[0].notes,
-            std::vector<std::string>{"limits:ready=notify ready-timeout=10s drain-timeout=0s backoff-max=60s"});
+            std::vector<std::string>{
+                "limits:ready=notify ready-timeout=10s drain-timeout=0s backoff-max=60s"});
   EXPECT_EQ(phase(), Phase::kServing);
 }
 
@@ -54,6 +55,19 @@ TEST_F(SupervisorNotify, OldGenerationIsSignalledOnlyWhenTheNewOneIsReady) {
   Actions a = ready(2, t0 + 5s);
   EXPECT_EQ(signals(a), (Signals{{kPid1, SIGUSR1}}));
   EXPECT_EQ(notifies(a), Notifies{"READY"});
+}
+
+TEST_F(SupervisorNotify, ReadyAfterShutdownNeitherServesAgainNorRespawns) {
+  TimePoint up = serve();
+  hup(up + 1s);
+  spawned(2, kPid2, up + 1s);
+  shutdown(SIGTERM, up + 2s);
+  Actions a = ready(2, up + 3s);  // sent before it saw its SIGTERM
+  EXPECT_EQ(notifies(a), kNoNotify);
+  EXPECT_EQ(signals(a), kNoSignal);
+  EXPECT_EQ(phase(), Phase::kStopping);
+  EXPECT_TRUE(spawns(exited(kPid2, kExit0, up + 4s)).empty());
+  EXPECT_EQ(exits(exited(kPid1, kExit0, up + 5s)), std::vector<int>{0});
 }
 
 TEST_F(SupervisorNotify, ReadyOfAnotherGenerationChangesNothing) {

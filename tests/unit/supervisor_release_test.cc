@@ -36,11 +36,15 @@ std::vector<action::Spawn> spawns(const Actions& actions) {
 
 bool logged(const Actions& actions, const std::string& fragment) {
   for (const auto& a : actions)
-    if (const auto* l = std::get_if<action::Log>(&a); l && l->text.find(fragment) != std::string::npos) return true;
+    if (const auto* l = std::get_if<action::Log>(&a);
+        l && l->text.find(fragment) != std::string::npos)
+      return true;
   return false;
 }
 
-long long ms(TimePoint t) { return std::chrono::duration_cast<Millis>(t.time_since_epoch()).count(); }
+long long ms(TimePoint t) {
+  return std::chrono::duration_cast<Millis>(t.time_since_epoch()).count();
+}
 
 class SupervisorRelease : public testing::Test {
  protected:
@@ -93,8 +97,9 @@ TEST_F(SupervisorRelease, RespawnAfterTheServingGenerationDiedRunsItsRelease) {
   EXPECT_EQ(s[0].release, kA);
   EXPECT_EQ(s[0].release_of, 1u);
   a = spawned(3, kPid3, t + 10s, kA);
-  EXPECT_TRUE(logged(a, "generation 3 respawns the release of generation 1, the last one serving: "
-                        "/srv/app/releases/A/app"));
+  EXPECT_TRUE(logged(a,
+                     "generation 3 respawns the release of generation 1, the last one serving: "
+                     "/srv/app/releases/A/app"));
 }
 
 TEST_F(SupervisorRelease, RespawnWithLatestResolvesAfreshAndSaysSo) {
@@ -104,7 +109,9 @@ TEST_F(SupervisorRelease, RespawnWithLatestResolvesAfreshAndSaysSo) {
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].release, std::nullopt);
   Actions a = spawned(3, kPid3, t + 10s, kB);
-  EXPECT_TRUE(logged(a, "generation 3 respawns the latest release (--respawn-release=latest): /srv/app/releases/B/app"));
+  EXPECT_TRUE(logged(a,
+                     "generation 3 respawns the latest release (--respawn-release=latest): "
+                     "/srv/app/releases/B/app"));
 }
 
 TEST_F(SupervisorRelease, FailedRespawnsKeepRunningTheServingRelease) {

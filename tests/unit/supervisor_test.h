@@ -165,7 +165,9 @@ class SupervisorTest : public testing::Test {
   Actions exited(pid_t pid, int status, TimePoint at) {
     return feed(event::ChildExited{pid, status}, at);
   }
-  Actions adopted(pid_t pid, unsigned long gen, TimePoint at) { return feed(event::Adopted{pid, gen}, at); }
+  Actions adopted(pid_t pid, unsigned long gen, TimePoint at) {
+    return feed(event::Adopted{pid, gen}, at);
+  }
   /// Several events received together: all handled before any deadline.
   Actions batch(const std::vector<Event>& events, TimePoint at) {
     Actions a = sup().handle(events, at);

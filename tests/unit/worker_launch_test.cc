@@ -236,7 +236,7 @@ const Case kCases[] = {
      .env = env_with({{kPortVariable, ""}, {"LISTEN_FDS", "0"}, {"LISTEN_FDNAMES", ""}}),
      .listen_pid = true},
     {.mode = "--ready=notify: the generation's own NOTIFY_SOCKET",
-     .config = with([](Config& c) { c.ready = Config::Ready::kNotify; }),
+     .config = with([](Config& c) { c.supervisor.ready_notify = true; }),
      .listeners = {{"8080", 3, ""}},
      .notify_socket = "@start_server/42/1/x",
      .env = env_with({{kPortVariable, "8080=3"}, {"NOTIFY_SOCKET", "@start_server/42/1/x"}}),

@@ -22,12 +22,12 @@ Daemon::Daemon(const TempDir& dir, const std::vector<std::string>& options,
       pid_file(dir / "pid"),
       status(dir / "status"),
       report(dir),
-      starter(dir,
-              concat(concat({"--pid-file=" + pid_file, "--status-file=" + status,
-                             "--port=127.0.0.1:0"},
-                            options),
-                     command),
-              env) {
+      starter(
+          dir,
+          concat(concat({"--pid-file=" + pid_file, "--status-file=" + status, "--port=127.0.0.1:0"},
+                        options),
+                 command),
+          env) {
   auto up = report.wait_for(up_word, 1);
   if (!up) return;
   pid1 = up->pid;
@@ -36,8 +36,7 @@ Daemon::Daemon(const TempDir& dir, const std::vector<std::string>& options,
 }
 
 std::string Daemon::why() const {
-  return "start_server said:\n" + starter.output() +
-         "report:\n" + read_file(report.path());
+  return "start_server said:\n" + starter.output() + "report:\n" + read_file(report.path());
 }
 
 void Daemon::set_flags(const std::string& flags) const { write_file(flags_path, flags + "\n"); }

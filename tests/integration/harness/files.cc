@@ -82,9 +82,7 @@ size_t count_of(const std::string& text, const std::string& needle) {
 
 // ---- status file ----
 
-Status read_status_file(const std::string& path) {
-  return parse_status(read_file(path));
-}
+Status read_status_file(const std::string& path) { return parse_status(read_file(path)); }
 
 Status parse_status(std::string_view text) {
   static const std::regex line_re(R"(^(\d+):(\d+)$)");
@@ -96,6 +94,5 @@ Status parse_status(std::string_view text) {
   }
   return out;
 }
-
 
 }  // namespace itest

@@ -18,7 +18,6 @@ std::string errno_text(const std::string& what) {
   return "ERROR: " + what + ": " + std::strerror(errno);
 }
 
-
 struct Endpoint {
   sockaddr_storage ss{};
   socklen_t len = 0;
