@@ -99,7 +99,7 @@ TEST_F(SupervisorRelease, RespawnAfterTheServingGenerationDiedRunsItsRelease) {
   a = spawned(3, kPid3, t + 10s, kA);
   EXPECT_TRUE(logged(a,
                      "generation 3 respawns the release of generation 1, the last one serving: "
-                     "/srv/app/releases/A/app"));
+                     "'/srv/app/releases/A/app'"));
 }
 
 TEST_F(SupervisorRelease, RespawnWithLatestResolvesAfreshAndSaysSo) {
@@ -111,7 +111,7 @@ TEST_F(SupervisorRelease, RespawnWithLatestResolvesAfreshAndSaysSo) {
   Actions a = spawned(3, kPid3, t + 10s, kB);
   EXPECT_TRUE(logged(a,
                      "generation 3 respawns the latest release (--respawn-release=latest): "
-                     "/srv/app/releases/B/app"));
+                     "'/srv/app/releases/B/app'"));
 }
 
 TEST_F(SupervisorRelease, FailedRespawnsKeepRunningTheServingRelease) {
