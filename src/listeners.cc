@@ -151,6 +151,7 @@ Listener& Listener::operator=(Listener&& other) noexcept {
     fd_ = std::move(other.fd_);
     fd_name_ = std::move(other.fd_name_);
     owns_path_ = std::exchange(other.owns_path_, false);
+    origin_ = other.origin_;
     dev_ = other.dev_;
     ino_ = other.ino_;
     flags_ = other.flags_;
@@ -162,6 +163,11 @@ void Listener::own_path(dev_t dev, ino_t ino) {
   owns_path_ = true;
   dev_ = dev;
   ino_ = ino;
+}
+
+void Listener::set_in_store() {
+  origin_ = Origin::kFdStore;
+  owns_path_ = false;
 }
 
 void Listener::remember_flags() { flags_ = ::fcntl(fd_.get(), F_GETFL); }
@@ -204,7 +210,8 @@ UpgradeState::Listener Listener::saved() const {
           owns_path_,
           static_cast<unsigned long long>(dev_),
           static_cast<unsigned long long>(ino_),
-          flags_};
+          flags_,
+          origin_ == Origin::kFdStore};
 }
 
 void Listener::restore(const UpgradeState::Listener& saved) {
@@ -212,6 +219,9 @@ void Listener::restore(const UpgradeState::Listener& saved) {
   dev_ = static_cast<dev_t>(saved.dev);
   ino_ = static_cast<ino_t>(saved.ino);
   flags_ = saved.flags;
+  origin_ = saved.fd_store     ? Origin::kFdStore
+            : fd_name_.empty() ? Origin::kBound
+                               : Origin::kSocketUnit;
 }
 
 void Listener::move_to(int target) {
@@ -236,9 +246,9 @@ bool same_file(const std::string& a, const std::string& b) {
                     x.st_dev == y.st_dev && x.st_ino == y.st_ino);
 }
 
-/// Whether `spec` names the address `socket` is bound to (whatever the socket type).
-bool names_address(const ListenSpec& spec, const InheritedSocket& socket) {
-  const ListenSpec& bound = socket.address;
+}  // namespace
+
+bool names_address(const ListenSpec& spec, const ListenSpec& bound) {
   if (spec.kind == ListenSpec::Kind::kUnix || bound.kind == ListenSpec::Kind::kUnix)
     return spec.kind == bound.kind && same_file(spec.path, bound.path);
   if (spec.port != bound.port) return false;
@@ -255,23 +265,24 @@ bool names_address(const ListenSpec& spec, const InheritedSocket& socket) {
   return want.s_addr == have.s_addr;
 }
 
-/// The inherited socket `spec` names, taken out of `inherited`, or an empty fd.
-UniqueFd take_inherited(const ListenSpec& spec, std::vector<InheritedSocket>& inherited,
-                        std::string& name) {
+namespace {
+
+/// The inherited socket `spec` names, taken out of `inherited`, or none.
+std::optional<InheritedSocket> take_inherited(const ListenSpec& spec,
+                                              std::vector<InheritedSocket>& inherited) {
   for (auto it = inherited.begin(); it != inherited.end(); ++it) {
-    if (!names_address(spec, *it)) continue;
+    if (!names_address(spec, it->address)) continue;
     int want = spec.is_stream() ? SOCK_STREAM : SOCK_DGRAM;
     if (it->type != want)
       throw UsageError("socket from systemd for " + quote(spec.describe()) + " is a " +
                        (it->type == SOCK_DGRAM ? "datagram" : "stream") + " socket, but " +
                        (spec.kind == ListenSpec::Kind::kUnix ? "--path" : "--port") +
                        " asks for a " + (want == SOCK_DGRAM ? "datagram" : "stream") + " one");
-    name = it->name;
-    UniqueFd fd = std::move(it->fd);
+    InheritedSocket found = std::move(*it);
     inherited.erase(it);
-    return fd;
+    return found;
   }
-  return {};
+  return std::nullopt;
 }
 
 }  // namespace
@@ -281,10 +292,15 @@ Listeners Listeners::open(const std::vector<ListenSpec>& specs, int backlog,
   Listeners set;
   set.listeners_.reserve(specs.size() + inherited.size());
   for (const auto& spec : specs) {
-    std::string name;
-    if (UniqueFd fd = take_inherited(spec, inherited, name))
-      set.listeners_.emplace_back(spec, std::move(fd), std::move(name));
-    else if (spec.kind == ListenSpec::Kind::kUnix)
+    if (auto socket = take_inherited(spec, inherited)) {
+      // A stored socket is one we bound at an earlier start: a worker sees no systemd name.
+      if (socket->from_store)
+        set.listeners_.emplace_back(spec, std::move(socket->fd), std::string(),
+                                    Listener::Origin::kFdStore);
+      else
+        set.listeners_.emplace_back(spec, std::move(socket->fd), socket->name,
+                                    Listener::Origin::kSocketUnit);
+    } else if (spec.kind == ListenSpec::Kind::kUnix)
       set.listeners_.push_back(open_unix(spec, backlog, path_mode, set.notes_));
     else
       set.listeners_.emplace_back(spec, open_inet(spec, backlog));
@@ -293,7 +309,8 @@ Listeners Listeners::open(const std::vector<ListenSpec>& specs, int backlog,
     set.notes_.push_back("socket " + quote(socket.address.describe()) +
                          " from systemd is named by no --port or --path; handing it on as " +
                          quote(socket.address.key()));
-    set.listeners_.emplace_back(socket.address, std::move(socket.fd), socket.name);
+    set.listeners_.emplace_back(socket.address, std::move(socket.fd), socket.name,
+                                Listener::Origin::kSocketUnit);
   }
   std::vector<std::pair<Listener*, int>> pinned;
   for (auto& l : set.listeners_)
@@ -375,6 +392,17 @@ std::vector<UpgradeState::Listener> Listeners::saved() const {
   std::vector<UpgradeState::Listener> out;
   for (const auto& l : listeners_) out.push_back(l.saved());
   return out;
+}
+
+void Listeners::store_own(const std::function<bool(const Listener&)>& store) {
+  for (auto& l : listeners_)
+    if (l.origin() == Listener::Origin::kBound && store(l)) l.set_in_store();
+}
+
+std::size_t Listeners::in_store_count() const {
+  return static_cast<std::size_t>(
+      std::count_if(listeners_.begin(), listeners_.end(),
+                    [](const Listener& l) { return l.origin() == Listener::Origin::kFdStore; }));
 }
 
 std::vector<PortEntry> Listeners::port_entries() const {

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,8 +27,12 @@ struct ExportedListener {
 
 class Listener {
  public:
-  Listener(ListenSpec spec, UniqueFd fd, std::string fd_name = {})
-      : spec_(std::move(spec)), fd_(std::move(fd)), fd_name_(std::move(fd_name)) {}
+  /// Where the socket comes from: bound by us, passed by a socket unit, or taken back from
+  /// systemd's fd store (bound by us at an earlier start, or stored by us since).
+  enum class Origin { kBound, kSocketUnit, kFdStore };
+
+  Listener(ListenSpec spec, UniqueFd fd, std::string fd_name = {}, Origin origin = Origin::kBound)
+      : spec_(std::move(spec)), fd_(std::move(fd)), fd_name_(std::move(fd_name)), origin_(origin) {}
   Listener(Listener&& other) noexcept { *this = std::move(other); }
   Listener& operator=(Listener&& other) noexcept;
   /// Removes the socket file of a --path we bound, if it is still ours.
@@ -44,6 +49,10 @@ class Listener {
   void replace_fd(UniqueFd fd) { fd_ = std::move(fd); }
   /// Remembers the socket file we created, to remove it at exit.
   void own_path(dev_t dev, ino_t ino);
+  /// systemd's fd store keeps the socket (fd_store.h): its file stays at exit, for the next
+  /// start to take the socket back (a socket file nobody listens on is removed at a start).
+  void set_in_store();
+  Origin origin() const { return origin_; }
   /// Records the file status flags as they are now, for heal().
   void remember_flags();
   /// See Listeners::heal.
@@ -58,11 +67,17 @@ class Listener {
   ListenSpec spec_;
   UniqueFd fd_;
   std::string fd_name_;
+  Origin origin_ = Origin::kBound;
   bool owns_path_ = false;
   dev_t dev_ = 0;
   ino_t ino_ = 0;
   int flags_ = -1;  ///< F_GETFL at start
 };
+
+/// Whether --port/--path `spec` names the address `bound` is bound to, whatever the socket
+/// type: a bare port is 0.0.0.0 and also systemd's dual-stack [::]; a host name is resolved
+/// (first IPv4 address); a unix path names the same file.
+bool names_address(const ListenSpec& spec, const ListenSpec& bound);
 
 class Listeners {
  public:
@@ -96,6 +111,12 @@ class Listeners {
   static Listeners adopt(const std::vector<ListenSpec>& specs, int backlog,
                          const std::vector<UpgradeState::Listener>& saved);
   std::vector<UpgradeState::Listener> saved() const;
+  /// Calls `store` for each listener start_server bound itself that systemd's fd store does
+  /// not keep yet; one for which it returns true is kept there from then on.
+  void store_own(const std::function<bool(const Listener&)>& store);
+  /// How many listeners systemd's fd store keeps.
+  std::size_t in_store_count() const;
+
   /// SERVER_STARTER_PORT entries, in order.
   std::vector<PortEntry> port_entries() const;
   /// The descriptors a worker inherits.

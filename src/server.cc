@@ -15,6 +15,8 @@
 #include "descendants.h"
 #include "envdir.h"
 #include "error.h"
+#include "fd_store.h"
+#include "fd_store_plan.h"
 #include "listeners.h"
 #include "log.h"
 #include "log_target.h"
@@ -36,6 +38,12 @@ extern char** environ;
 namespace starter {
 
 namespace {
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
 
 int poll_timeout(std::optional<TimePoint> deadline, TimePoint now) {
   if (!deadline) return -1;
@@ -94,6 +102,8 @@ class Server {
   /// Drops the notify sockets of generations that have no process left.
   void prune_notify_sockets();
   void restart_logger_if_due();
+  /// Hands the listeners we bound to systemd's fd store, when the unit has one (fd_store.h).
+  void store_listeners();
   std::map<std::string, std::string> envdir_now();
   /// WATCHDOG=1 from the loop itself, so a wedged loop is what systemd notices.
   void ping_watchdog();
@@ -165,8 +175,11 @@ Server::Server(const Config& config, std::optional<UpgradeState> restored)
   if (!config.pid_file.empty()) PidFile::check_not_running(config.pid_file);
   if (!config.status_file.empty()) status_file_.emplace(config.status_file);
 
-  listeners_ =
-      Listeners::open(config.listeners, config.backlog, take_systemd_sockets(), config.path_mode);
+  SystemdFds passed = take_systemd_fds();
+  TakenBack back = take_back_stored(std::move(passed.stored), config.listeners, passed.sockets);
+  for (auto& socket : back.kept) passed.sockets.push_back(std::move(socket));
+  listeners_ = Listeners::open(config.listeners, config.backlog, std::move(passed.sockets),
+                               config.path_mode);
   for (const auto& note : listeners_.take_notes()) log_line(note);
   if (config.listen_fds) listeners_.place_from_3();
   if (!config.log_file.empty()) {
@@ -177,6 +190,8 @@ Server::Server(const Config& config, std::optional<UpgradeState> restored)
   signals_.emplace(mask_.handled());
   // After every check, so that bad input is exactly one line (Perl prints this first).
   log_raw("start_server (pid:" + std::to_string(::getpid()) + ") starting now...");
+  for (const auto& line : back.released) log_line(line);
+  if (!back.used.empty()) log_line("took back from systemd's fd store: " + join(back.used));
 
   if (log_) {
     log_->redirect_stdout_stderr();
@@ -195,6 +210,7 @@ Server::Server(const Config& config, std::optional<UpgradeState> restored)
   } catch (const SysError& e) {
     image_error_ = e.what();  // said when an upgrade is asked for
   }
+  store_listeners();  // from the pid systemd knows as the main process, after --daemonize
 }
 
 void Server::take_over(const UpgradeState& s) {
@@ -222,6 +238,7 @@ void Server::take_over(const UpgradeState& s) {
     supervisor_.restore(s.supervisor);
     signals_.emplace(mask_.handled());
     become_subreaper();
+    store_listeners();  // an image from before the fd store kept none there
   } catch (const std::exception& e) {
     // Before any destructor runs: the pid file, the sockets and the workers go back as they
     // were, to the image before us, which says why. When that image is us (it refused our
@@ -293,6 +310,41 @@ void Server::exec_upgrade() {
   std::string failure =
       exec_image(image_->path(), image_->fd(), format_upgrade_state(state), state.fds());
   feed(event::UpgradeEnded{false, "cannot run the new binary: " + failure});
+}
+
+// Each listener we bound goes to systemd's fd store as soon as it exists, so that a crash of
+// ours from here on refuses no connection.
+void Server::store_listeners() {
+  std::string problem;
+  unsigned capacity = fd_store_capacity(problem);
+  if (!problem.empty()) log_line(problem);
+  if (capacity == 0) return;
+  std::size_t used = listeners_.in_store_count();
+  std::vector<std::string> stored;
+  listeners_.store_own([&](const Listener& l) {
+    std::string what = quote(l.spec().describe());
+    auto name = fd_store_name(l.spec().key());
+    if (!name) {
+      log_line("socket " + what +
+               " is not kept in systemd's fd store: its name would exceed 255 characters");
+      return false;
+    }
+    if (used >= capacity) {
+      log_line("socket " + what + " is not kept in systemd's fd store: FileDescriptorStoreMax=" +
+               std::to_string(capacity) + " is full");
+      return false;
+    }
+    try {
+      store_fd(*name, l.fd());
+    } catch (const SysError& e) {
+      log_line(std::string("socket ") + what + " is not kept in systemd's fd store: " + e.what());
+      return false;
+    }
+    ++used;
+    stored.push_back(what);
+    return true;
+  });
+  if (!stored.empty()) log_line("systemd's fd store keeps " + join(stored));
 }
 
 StatusDetail::Limits limits_of(const Config& c) {

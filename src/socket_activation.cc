@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "error.h"
+#include "fd_store_plan.h"
 
 namespace starter {
 
@@ -69,7 +70,7 @@ InheritedSocket describe_socket(UniqueFd fd, std::string name) {
   return out;
 }
 
-std::vector<InheritedSocket> take_systemd_sockets() {
+SystemdFds take_systemd_fds() {
   char** names = nullptr;
   // unset_environment=1: the variables are gone whether or not the call succeeds, so it is
   // called once and its answer kept.
@@ -77,15 +78,22 @@ std::vector<InheritedSocket> take_systemd_sockets() {
   if (n < 0)
     throw UsageError(std::string("LISTEN_FDS/LISTEN_FDNAMES from systemd are malformed: ") +
                      errno_text(-n));
-  std::vector<InheritedSocket> out;
+  SystemdFds out;
   std::vector<std::string> fd_names;
   for (int i = 0; i < n; ++i) fd_names.emplace_back(names && names[i] ? names[i] : "");
   if (names) {
     for (int i = 0; names[i]; ++i) std::free(names[i]);
     std::free(names);
   }
-  for (int i = 0; i < n; ++i)
-    out.push_back(describe_socket(UniqueFd(SD_LISTEN_FDS_START + i), fd_names[i]));
+  // Every descriptor is owned before any is described: one that throws closes all of them.
+  std::vector<UniqueFd> fds;
+  for (int i = 0; i < n; ++i) fds.emplace_back(SD_LISTEN_FDS_START + i);
+  for (int i = 0; i < n; ++i) {
+    if (is_fd_store_name(fd_names[i]))
+      out.stored.push_back({std::move(fds[i]), fd_names[i]});
+    else
+      out.sockets.push_back(describe_socket(std::move(fds[i]), fd_names[i]));
+  }
   return out;
 }
 

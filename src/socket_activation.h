@@ -16,12 +16,25 @@ struct InheritedSocket {
   std::string name;    ///< systemd's FileDescriptorName (the socket unit's name by default)
   int type = 0;        ///< SOCK_STREAM or SOCK_DGRAM
   ListenSpec address;  ///< what --port/--path would have made this socket; address.key() keys it
+  bool from_store = false;  ///< from systemd's fd store (fd_store.h), not from a socket unit
 };
 
-/// Takes the sockets systemd passed to this process (LISTEN_FDS for our pid) and unsets the
-/// LISTEN_* variables. None when not socket-activated. Throws UsageError for a malformed
-/// LISTEN_FDNAMES or a passed descriptor that is not an AF_INET/AF_INET6/AF_UNIX socket.
-std::vector<InheritedSocket> take_systemd_sockets();
+/// A descriptor systemd passed back from its fd store under a name start_server gives
+/// (fd_store_plan.h), as it came: whether it is a usable socket is decided later.
+struct PassedFd {
+  UniqueFd fd;
+  std::string name;
+};
+
+struct SystemdFds {
+  std::vector<InheritedSocket> sockets;  ///< from socket units (and any other name)
+  std::vector<PassedFd> stored;          ///< from the fd store, under start_server's names
+};
+
+/// Takes the descriptors systemd passed to this process (LISTEN_FDS for our pid) and unsets
+/// the LISTEN_* variables. None when not socket-activated. Throws UsageError for a malformed
+/// LISTEN_FDNAMES or a socket unit's descriptor that is not an AF_INET/AF_INET6/AF_UNIX socket.
+SystemdFds take_systemd_fds();
 
 /// Describes an already bound socket as a ListenSpec. Throws UsageError if it is not an
 /// internet or unix socket of a kind we can hand on.

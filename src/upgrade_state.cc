@@ -224,6 +224,7 @@ void read_record(std::string_view name, const RecordReader& r, UpgradeState& s,
     r.number("dev", l.dev);
     r.number("ino", l.ino);
     r.number("flags", l.flags);
+    r.flag("fd_store", l.fd_store);
     s.listeners.push_back(std::move(l));
   } else if (name == "pidfile") {
     r.text("path", s.pid_file, true);
@@ -303,7 +304,8 @@ std::string format_upgrade_state(const UpgradeState& s) {
         .flag("owns_path", l.owns_path)
         .number("dev", l.dev)
         .number("ino", l.ino)
-        .number("flags", l.flags);
+        .number("flags", l.flags)
+        .flag("fd_store", l.fd_store);
   if (!s.pid_file.empty())
     RecordWriter(out, "pidfile").text("path", s.pid_file).number("fd", s.pid_file_fd);
   if (!s.status_file.empty())

@@ -76,6 +76,7 @@ struct UpgradeState {
     bool owns_path = false;  ///< a --path socket file we created, removed at exit if still ours
     unsigned long long dev = 0, ino = 0;  ///< that file's identity
     int flags = -1;                       ///< F_GETFL at start, for Listeners::heal
+    bool fd_store = false;  ///< systemd's fd store keeps it (absent before fdstore: not kept)
     bool operator==(const Listener&) const = default;
   };
   struct Notify {

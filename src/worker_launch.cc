@@ -8,9 +8,10 @@
 namespace starter {
 
 bool is_private_variable(const std::string& name) {
-  static constexpr std::array<std::string_view, 7> kPrivate = {
-      "NOTIFY_SOCKET", "WATCHDOG_USEC",  "WATCHDOG_PID",  "LISTEN_PID",
-      "LISTEN_FDS",    "LISTEN_FDNAMES", "LISTEN_PIDFDID"};
+  // FDSTORE: the fd store is the unit's, and only start_server (the main process) may use it.
+  static constexpr std::array<std::string_view, 8> kPrivate = {
+      "NOTIFY_SOCKET", "WATCHDOG_USEC",  "WATCHDOG_PID",   "LISTEN_PID",
+      "LISTEN_FDS",    "LISTEN_FDNAMES", "LISTEN_PIDFDID", "FDSTORE"};
   for (auto p : kPrivate)
     if (name == p) return true;
   return false;

@@ -22,7 +22,7 @@
 namespace starter {
 
 /// Variables addressed to start_server itself that must never reach a worker: systemd's
-/// notification, watchdog and socket-activation variables.
+/// notification, watchdog, socket-activation and fd store (FDSTORE) variables.
 bool is_private_variable(const std::string& name);
 
 /// environ as a map, without the private variables.

@@ -75,7 +75,7 @@ void FakeNotifySocket::receive(Millis wait) {
   for (;;) {
     char data[64 * 1024];
     iovec iov{data, sizeof data};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(16 * sizeof(int))];
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -85,14 +85,24 @@ void FakeNotifySocket::receive(Millis wait) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return;  // EAGAIN: all read
     pid_t sender = 0;
+    std::vector<std::string> fds;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
         ucred cred{};
         std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
         sender = cred.pid;
+      } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; ++i) {
+          int fd = -1;
+          std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+          fds.push_back(fd_identity(getpid(), fd));
+          close(fd);
+        }
       }
     }
     messages_.push_back(parse_message(std::string(data, static_cast<size_t>(n)), sender));
+    messages_.back().fds = std::move(fds);
   }
 }
 

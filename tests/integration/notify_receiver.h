@@ -25,6 +25,10 @@ struct NotifyMessage {
   pid_t sender = 0;                           ///< from SCM_CREDENTIALS; 0 when none came
   std::map<std::string, std::string> fields;  ///< KEY -> VALUE (the last one wins)
   Clock::time_point received;
+  /// The descriptors that came with it (SCM_RIGHTS, as sd_pid_notify_with_fds sends them),
+  /// each as fd_identity() spells it ("socket:[INODE]"). The receiver closes them at once, as
+  /// the manager closes a BARRIER=1's: nothing waits on a test's copy.
+  std::vector<std::string> fds;
 
   bool has(const std::string& assignment) const;    ///< has("READY=1")
   std::string field(const std::string& key) const;  ///< "" when absent

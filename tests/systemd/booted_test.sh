@@ -4,7 +4,10 @@
 # socket activation, `systemctl reload` that succeeds and one that fails honestly, the
 # STATUS= line in `systemctl status`, readiness-gated reloads (a worker that is ready late,
 # one that is never ready, one that crashes before it is ready), and a draining `systemctl
-# stop`. On systemd >= 253 the same socket then serves myapp-notify-reload.service
+# stop`. Then start_server@web (the instance template, binding 8080 itself) keeps its
+# listener in systemd's fd store: under a client load, `systemctl restart` and a `kill -9`
+# of start_server (Restart=on-failure) refuse no connection, and `systemctl stop` empties the
+# store. On systemd >= 253 the same socket then serves myapp-notify-reload.service
 # (Type=notify-reload): a reload that works, a late one, and a broken release.
 #
 #   [START_SERVER_DEBS=DIR] tests/systemd/booted_test.sh [--suite=SUITE] START_SERVER HELLO_WORKER
@@ -224,7 +227,8 @@ if ((${#debs[@]})); then
   cp "${debs[@]}" "$root$guest_debs/"
 else
   install_binary "$starter" /usr/bin/start_server
-  install -m 644 "$repo/units/myapp.socket" "$repo/units/myapp.service" "$root/etc/systemd/system/"
+  install -m 644 "$repo/units/myapp.socket" "$repo/units/myapp.service" "$repo/units/start_server@.service" \
+    "$root/etc/systemd/system/"
 fi
 install_binary "$worker" /usr/bin/myapp
 # The readiness scenarios put one of these wrappers in place of /usr/bin/myapp; each runs
@@ -479,6 +483,130 @@ left=$(in_guest sh -c 'cat /proc/[0-9]*/comm 2>/dev/null' | grep -xE 'start_serv
 [[ -z $left ]] || fail "g: still running in the guest after stop: $(tr '\n' ' ' <<<"$left")"
 ! in_guest test -e /run/myapp || fail "g: /run/myapp still exists after stop: $(in_guest ls -la /run/myapp 2>&1)"
 log "g: pass: stop returned 0, nothing of myapp is left ($(elapsed "$t") s)"
+
+# --- systemd's fd store: restart and crash under load ------------------------------------
+# start_server@web binds 8080 itself (no socket unit) and keeps the socket in the unit's fd
+# store (FileDescriptorStoreMax= and FDSTORE= of start_server@.service). Under a client load
+# (tests/fleet/load.py, a fresh connection per request, from the host in the guest's network
+# namespace), `systemctl restart` and a `kill -9` of start_server (Restart=on-failure) must
+# refuse no connection: new clients wait in the backlog for the next start_server. Requests
+# that an exiting or killed worker had already accepted may die with it; they are counted
+# apart. Then the same restart without the store shows what the store saves (logged only:
+# how many are refused depends on timing).
+instance=start_server@web
+in_guest mkdir -p /etc/start_server
+echo 'START_SERVER_ARGS=--port=8080 --pid-file=/run/start_server-web/pid --status-file=/run/start_server-web/status -- /usr/bin/myapp' |
+  in_guest sh -c 'cat >/etc/start_server/web.conf'
+serves() { [[ $(http_get) == "Hello from generation"* ]]; }
+load_file=$work/load.json
+# load_counts: "ANSWERED REFUSED DIED" so far, from load.py's JSON ({"ok": N, "failed": N,
+# "errors": {"KIND: message": N, ...}, ...}). Refused is a failed connect; died is any other
+# failure (a request an exiting or killed worker had accepted). Bash, not a python3 per call:
+# the waits below call it every 50 ms.
+load_counts() {
+  local json ok=0 failed=0 refused=0
+  json=$(cat "$load_file" 2>/dev/null) || true
+  [[ $json =~ \"ok\":\ ([0-9]+) ]] && ok=${BASH_REMATCH[1]}
+  [[ $json =~ \"failed\":\ ([0-9]+) ]] && failed=${BASH_REMATCH[1]}
+  [[ $json =~ \"ConnectionRefusedError[^\"]*\":\ ([0-9]+) ]] && refused=${BASH_REMATCH[1]}
+  echo "$ok $refused $((failed - refused))"
+}
+load_errors() { cat "$load_file"; }
+# True once the client has $1 answers or more.
+answered() { local ok _; read -r ok _ <<<"$(load_counts)"; ((ok >= $1)); }
+# load_start: the client at 150 requests a second until load_stop.
+load_start() {
+  rm -f "$load_file"
+  nsenter -t "$guest_pid" -n python3 -B "$repo/tests/fleet/load.py" --url http://127.0.0.1:8080/ \
+    --rate 150 --max-seconds 60 --out "$load_file" >"$work/load.log" 2>&1 &
+  load_pid=$!
+  wait_until 10 answered 1 || fail "the load client made no request in 10 s: $(cat "$work/load.log")"
+}
+# load_stop: stops the client and sets n_ok, n_refused and n_died.
+load_stop() {
+  kill -TERM "$load_pid" 2>/dev/null || true
+  wait_exit "$load_pid" 15 || fail "the load client did not stop in 15 s"
+  wait "$load_pid" 2>/dev/null || true
+  read -r n_ok n_refused n_died <<<"$(load_counts)"
+}
+# True when the unit is active with a main process other than $1.
+new_main() {
+  local props
+  props=$(in_guest systemctl show -P MainPID -P ActiveState "$instance" 2>/dev/null | paste -sd' ')
+  [[ $props =~ ^([0-9]+)\ active$ && ${BASH_REMATCH[1]} != 0 && ${BASH_REMATCH[1]} != "$1" ]]
+}
+# under_load WHAT COMMAND...: COMMAND (a restart of some kind) under the load; then waits for a
+# new main process and 50 more answers, and stops the load.
+under_load() {
+  local what=$1 before base
+  shift
+  load_start
+  before=$(in_guest systemctl show -P MainPID "$instance")
+  "$@" || fail "$what: $* failed"
+  wait_until 15 new_main "$before" || fail "$what: no new start_server is active 15 s after $*"
+  read -r base _ <<<"$(load_counts)"
+  wait_until 15 answered $((base + 50)) || fail "$what: the load got no answer after $*: $(load_errors)"
+  load_stop
+}
+kill_main() { in_guest sh -c "kill -KILL $(in_guest systemctl show -P MainPID "$instance")"; }
+
+t=$EPOCHREALTIME
+in_guest systemctl start "$instance" || fail "l: systemctl start $instance failed"
+wait_until 10 serves || fail "l: $instance does not answer on 8080: $(http_get)"
+stored=$(in_guest systemctl show -P NFileDescriptorStore "$instance" 2>&1 || true)
+[[ $stored == 1 ]] || fail "l: $instance has '$stored' descriptors in its fd store; want 1 (the listener on 8080)"
+journal=$(in_guest journalctl --no-pager -o cat -u "$instance" 2>&1 | grep "fd store" || true)
+[[ $journal == *"systemd's fd store keeps '0.0.0.0:8080'"* ]] ||
+  fail "l: the journal does not say the listener went to the fd store: ${journal:-nothing about it}"
+log "l: $instance serves; NFileDescriptorStore=1 ($(elapsed "$t") s)"
+
+# l: `systemctl restart` under load.
+t=$EPOCHREALTIME
+under_load l in_guest systemctl restart "$instance"
+((n_refused == 0)) || fail "l: systemctl restart refused $n_refused connections: $(load_errors)"
+journal=$(in_guest journalctl --no-pager -o cat -u "$instance" 2>&1 | grep "took back" | tail -n1 || true)
+[[ $journal == *"took back from systemd's fd store: '0.0.0.0:8080'"* ]] ||
+  fail "l: the new start_server did not say it took the listener back: ${journal:-nothing about it}"
+log "l: pass: systemctl restart under load: $n_ok answered, 0 refused, $n_died died with" \
+  "the stopping worker ($(elapsed "$t") s)"
+
+# m: kill -9 of start_server under load; Restart=on-failure starts it again. (The tree has no
+# kill(1): the guest shell's.)
+t=$EPOCHREALTIME
+restarts=$(in_guest systemctl show -P NRestarts "$instance")
+under_load m kill_main
+now=$(in_guest systemctl show -P NRestarts "$instance")
+((now == restarts + 1)) || fail "m: NRestarts went from $restarts to $now; want one restart by Restart=on-failure"
+((n_refused == 0)) || fail "m: kill -9 of start_server refused $n_refused connections: $(load_errors)"
+log "m: pass: kill -9 of start_server under load: $n_ok answered, 0 refused, $n_died died" \
+  "with the killed worker ($(elapsed "$t") s)"
+
+# `systemctl stop` empties the store: nothing listens on 8080 any more.
+t=$EPOCHREALTIME
+in_guest systemctl stop "$instance" || fail "m: systemctl stop $instance failed"
+stored=$(in_guest systemctl show -P NFileDescriptorStore "$instance" 2>&1 || true)
+[[ $stored == 0 ]] || fail "m: after stop $instance has '$stored' descriptors in its fd store; want 0"
+out=$(http_get) && fail "m: after stop something still answers on 8080: $out"
+[[ $out == *"onnection refused"* || $out == *"Couldn't connect"* ]] ||
+  fail "m: after stop a connection to 8080 got '$out'; want it refused"
+log "m: pass: systemctl stop emptied the fd store; 8080 refuses connections ($(elapsed "$t") s)"
+
+# n: the same restart without the store, for comparison.
+t=$EPOCHREALTIME
+in_guest mkdir -p "/etc/systemd/system/$instance.service.d"
+printf '[Service]\nFileDescriptorStoreMax=0\nEnvironment=FDSTORE=0\n' |
+  in_guest sh -c "cat >/etc/systemd/system/$instance.service.d/no-store.conf"
+in_guest systemctl daemon-reload || fail "n: systemctl daemon-reload failed"
+in_guest systemctl start "$instance" || fail "n: systemctl start $instance failed"
+wait_until 10 serves || fail "n: $instance does not answer on 8080 without the store"
+under_load n in_guest systemctl restart "$instance"
+log "n: without the fd store, systemctl restart under load refused $n_refused connections" \
+  "($n_ok answered, $n_died died) ($(elapsed "$t") s)"
+in_guest rm -rf "/etc/systemd/system/$instance.service.d"
+in_guest systemctl daemon-reload || fail "n: systemctl daemon-reload failed"
+in_guest systemctl stop "$instance" || fail "n: systemctl stop $instance failed"
+left=$(in_guest sh -c 'cat /proc/[0-9]*/comm 2>/dev/null' | grep -xE 'start_server|myapp' || true)
+[[ -z $left ]] || fail "n: still running in the guest after stop: $(tr '\n' ' ' <<<"$left")"
 
 # --- Type=notify-reload (systemd >= 253) --------------------------------------------------
 # The same socket now serves myapp-notify-reload.service, installed as myapp.service the way

@@ -81,6 +81,7 @@ TEST(UpgradeState, RoundTrips) {
 
 TEST(UpgradeState, RoundTripsEveryOptionalPart) {
   UpgradeState s = sample();
+  s.listeners[0].fd_store = true;
   auto& v = s.supervisor;
   v.phase = "retiring";
   v.respawn_at = 5;

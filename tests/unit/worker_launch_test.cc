@@ -15,8 +15,8 @@
 namespace starter {
 namespace {
 
-const char* const kPrivate[] = {"NOTIFY_SOCKET", "WATCHDOG_USEC",  "WATCHDOG_PID",  "LISTEN_PID",
-                                "LISTEN_FDS",    "LISTEN_FDNAMES", "LISTEN_PIDFDID"};
+const char* const kPrivate[] = {"NOTIFY_SOCKET", "WATCHDOG_USEC",  "WATCHDOG_PID",   "LISTEN_PID",
+                                "LISTEN_FDS",    "LISTEN_FDNAMES", "LISTEN_PIDFDID", "FDSTORE"};
 
 Config app_config() {
   Config c;
@@ -65,6 +65,7 @@ TEST(InheritedEnvironment, DropsPrivateVariables) {
                                       "LISTEN_FDS=2",
                                       "LISTEN_FDNAMES=a:b",
                                       "LISTEN_PIDFDID=77",
+                                      "FDSTORE=16",
                                       "EMPTY=",
                                       "EQ=a=b",
                                       "NO_EQUALS_SIGN"};
