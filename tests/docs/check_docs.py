@@ -13,7 +13,10 @@
 3. README blocks marked to run: a fenced sh block right after `<!-- check: run -->` runs as
    written (`sh -e`), as root, in a private network, mount and pid namespace (its own
    loopback, an empty /run, nothing left behind), from a directory holding the example
-   worker as ./app, with `start_server` on PATH being $START_SERVER.
+   worker as ./app, with `start_server` on PATH being $START_SERVER. After
+   `<!-- check: run with-daemon -->` the block finds a start_server already serving ./app
+   there: `--port=8080 --pid-file=/run/app.pid --status-file=/run/app.status`, its log in
+   /run/app.log.
 
 What this machine cannot run (a missing program, not root) is reported as "SKIP: ..." and
 not counted as a failure. Exit status: 0 when everything that ran passed, 1 otherwise.
@@ -31,7 +34,7 @@ import time
 
 TIMEOUT = 60
 INCLUDE = re.compile(r"^<!-- include: (\S+) -->\n(`{3,})[\w-]*\n(.*?)^\2$", re.M | re.S)
-RUN_MARK = re.compile(r"^<!-- check: run -->\n(`{3,})sh\n(.*?)^\1$", re.M | re.S)
+RUN_MARK = re.compile(r"^<!-- check: run( with-daemon)? -->\n(`{3,})sh\n(.*?)^\2$", re.M | re.S)
 PR_SET_CHILD_SUBREAPER = 36
 # Programs an example may need, besides sh and coreutils, looked up along PATH and sbin.
 TOOLS = ("curl", "python3", "rotatelogs", "logrotate", "unshare")
@@ -185,20 +188,29 @@ NAMESPACE_SETUP = """set -e
 ip link set lo up
 mount -t tmpfs tmpfs /run
 cd "$BLOCK_DIR"
+if [ -n "$WITH_DAEMON" ]; then
+  start_server --port=8080 --pid-file=/run/app.pid --status-file=/run/app.status \
+    --daemonize --log-file=/run/app.log -- ./app
+  i=0
+  until grep -q "^1:" /run/app.status 2>/dev/null; do
+    i=$((i + 1)) && [ "$i" -lt 100 ] || { echo "the daemon is not up after 10 s" >&2; exit 1; }
+    sleep 0.1
+  done
+fi
 exec sh -e ./block.sh
 """
 
 
 def run_readme_blocks(repo, starter):
     with open(os.path.join(repo, "README.md"), encoding="utf-8") as f:
-        blocks = [m.group(2) for m in RUN_MARK.finditer(f.read())]
+        blocks = [(m.group(3), bool(m.group(1))) for m in RUN_MARK.finditer(f.read())]
     if not blocks:
         return
     if os.geteuid() != 0 or not shutil.which("unshare", path=SEARCH_PATH) or \
             not shutil.which("ip", path=SEARCH_PATH):
         print("SKIP: README blocks marked <!-- check: run --> need root, unshare and ip", flush=True)
         return
-    for i, block in enumerate(blocks, 1):
+    for i, (block, with_daemon) in enumerate(blocks, 1):
         name = "README.md block %d (%s)" % (i, block.splitlines()[0][:60] if block else "empty")
         missing = missing_tools(block)
         if missing:
@@ -211,7 +223,8 @@ def run_readme_blocks(repo, starter):
             shutil.copy(os.path.join(repo, "docs", "examples", "worker.py"), os.path.join(tmp, "app"))
             with open(os.path.join(tmp, "block.sh"), "w", encoding="utf-8") as f:
                 f.write(block)
-            env = dict(os.environ, PATH=bin_dir + ":" + SEARCH_PATH, BLOCK_DIR=tmp)
+            env = dict(os.environ, PATH=bin_dir + ":" + SEARCH_PATH, BLOCK_DIR=tmp,
+                       WITH_DAEMON="1" if with_daemon else "")
             run(name, ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc",
                        "sh", "-c", NAMESPACE_SETUP], env, tmp)
             leftovers(name)
