@@ -367,8 +367,9 @@ void read_worker_settings(const OptionValues& o, Config& config) {
 }  // namespace
 
 std::vector<std::string> option_names() {
+  const po::options_description desc = describe_options();  // options() refers into it
   std::vector<std::string> names;
-  for (const auto& option : describe_options().options()) names.push_back(option->long_name());
+  for (const auto& option : desc.options()) names.push_back(option->long_name());
   return names;
 }
 

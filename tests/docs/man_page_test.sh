@@ -5,7 +5,7 @@
 #
 #   man_page_test.sh PAGE START_SERVER
 set -euo pipefail
-page=$1 starter=$2
+page=$1 starter=$(realpath "$2")  # a bare name would be looked up in PATH: Perl's start_server
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 command -v man >/dev/null || skip "man not found (scripts/install-deps --test installs man-db)"
