@@ -50,6 +50,19 @@ readelf -d "$libdir/libserver_starter.so" | grep_all 'SONAME.*\[libserver_starte
 if readelf -d "$prefix/bin/start_server" | grep_all 'NEEDED.*libserver_starter'; then
   fail "start_server needs libserver_starter.so at run time"
 fi
+# Each unit runs the start_server of this install: /usr/bin/start_server may be Perl's. The
+# examples name nothing of "myapp" but the program (%N does), so a copy can take any name.
+examples=share/doc/start_server/examples
+for unit in lib/systemd/system/start_server@.service "$examples/myapp.service" \
+            "$examples/myapp-notify-reload.service" "$examples/myapp.socket"; do
+  [[ -f "$prefix/$unit" ]] || fail "$prefix/$unit not installed"
+  wrong=$(awk -v want="$prefix/bin/start_server" '/^Exec(Start|Reload)=/ {
+      cmd = $0; sub(/^[^=]*=/, "", cmd); split(cmd, w, " "); if (w[1] != want) print }' \
+    "$prefix/$unit")
+  [[ -z "$wrong" ]] || fail "$unit runs another start_server than $prefix/bin/start_server: $wrong"
+  named=$(awk '!/^#/ && /myapp/ && !/\/usr\/bin\/myapp/' "$prefix/$unit")
+  [[ -z "$named" ]] || fail "$unit names myapp where its own name (%N) belongs: $named"
+done
 warnings=$(MANWIDTH=80 man --warnings -l "$prefix/share/man/man1/start_server.1" 2>&1 >/dev/null)
 [[ -z "$warnings" ]] || fail "start_server.1: $warnings"
 say "ok: installed under $prefix"
