@@ -6,7 +6,7 @@
 # installed start_server on loopback.
 #
 # Usage: install_test.sh SOURCE_DIR
-# Exits 77 (skipped) without help2man, curl, python3 or a C++ compiler.
+# Exits 77 (skipped) without man, curl, python3 or a C++ compiler.
 set -euo pipefail
 
 # grep that reads its whole input: `cmd | grep -q` lets cmd die of SIGPIPE when grep stops at
@@ -14,7 +14,7 @@ set -euo pipefail
 grep_all() { grep "$@" >/dev/null; }
 src=$(cd "$1" && pwd)
 . "$src/tests/packaging/lib.sh"
-for tool in help2man curl python3 c++; do
+for tool in man curl python3 c++; do
   command -v "$tool" >/dev/null || skip "$tool not found (scripts/install-deps --test installs it)"
 done
 
