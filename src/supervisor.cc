@@ -258,6 +258,24 @@ void Supervisor::on(const event::WorkerStatus& e, TimePoint) {
   if (Worker* w = find_generation(e.generation)) w->status = e.text;
 }
 
+void Supervisor::on(const event::SettingsChanged& e, TimePoint) {
+  const SupervisorSettings& was = settings_;
+  const SupervisorSettings& is = e.settings;
+  std::string changes;
+  auto add = [&](const std::string& text) { changes += (changes.empty() ? "" : ", ") + text; };
+  auto on_off = [](bool b) { return std::string(b ? "on" : "off"); };
+  if (is.auto_restart != was.auto_restart)
+    add("auto-restart " + on_off(is.auto_restart) + " (was " + on_off(was.auto_restart) + ")");
+  if (is.auto_restart_interval != was.auto_restart_interval)
+    add("auto-restart-interval " + duration_text(is.auto_restart_interval) + " (was " +
+        duration_text(was.auto_restart_interval) + ")");
+  if (is.kill_old_delay != was.kill_old_delay)
+    add("kill-old-delay " + duration_text(is.kill_old_delay) + " (was " +
+        duration_text(was.kill_old_delay) + ")");
+  if (!changes.empty()) log(e.source + ": " + changes);
+  settings_ = e.settings;
+}
+
 // --- transitions -------------------------------------------------------------------------
 
 void Supervisor::advance(TimePoint now) {
