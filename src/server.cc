@@ -84,7 +84,7 @@ class Server {
   void carry_out(const action::Signal& a);
   void carry_out(const action::WriteStatus& a);
   void carry_out(const action::Notify& a);
-  void carry_out(const action::Log& a) { log_line(a.text); }
+  void carry_out(const action::Log& a) { a.perl ? log_raw(a.text) : log_line(a.text); }
   void carry_out(const action::Exit& a) { exit_code_ = a.code; }
   void carry_out(const action::Preflight&);
   void carry_out(const action::ExecUpgrade&) { exec_due_ = true; }
@@ -199,7 +199,11 @@ Server::Server(const Config& config, std::optional<UpgradeState> restored)
   for (auto& socket : back.kept) passed.sockets.push_back(std::move(socket));
   listeners_ = Listeners::open(config.listeners, config.backlog, std::move(passed.sockets),
                                config.path_mode);
-  for (const auto& note : listeners_.take_notes()) log_line(note);
+  for (const auto& note : listeners_.take_notes()) {
+    // Perl prints this one bare (action::Log::perl says why); our other notes are ours.
+    bool perl = note.rfind("socket is duplicated to file descriptor ", 0) == 0;
+    perl ? log_raw(note) : log_line(note);
+  }
   if (config.listen_fds) listeners_.place_from_3();
   if (!config.log_file.empty()) {
     log_ = LogTarget::open(config.log_file, base_environment(config, inherited_env_), mask_);

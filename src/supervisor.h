@@ -186,6 +186,10 @@ struct Notify {
 };
 struct Log {
   std::string text;
+  /// A line Perl's start_server prints too, worded as it is (its first part at least): it is
+  /// printed bare, as Perl prints it, so that a log parser written for Perl's (anchored at
+  /// ^) reads ours. Lines of ours carry "start_server: " (log.h).
+  bool perl = false;
 };
 struct Exit {
   int code;
@@ -287,6 +291,7 @@ class Supervisor {
   void write_status();
   void notify(action::Notify::Kind kind);
   void log(std::string text);
+  void perl_log(std::string text);  ///< action::Log::perl
   void exit_if_done();
   bool took_over_by_descendant(Worker& w, const event::ChildExited& e);
   void abandon_descendants(const Worker& gone, TimePoint now);

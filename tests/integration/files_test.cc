@@ -326,7 +326,7 @@ TEST(EnvDir, KillOldDelayInItChangesTheRunningStarter) {
   std::string out = starter.output();
   EXPECT_NE(out.find("kill-old-delay 0s (was 1s)"), std::string::npos) << out;
   std::size_t sleeps = 0;
-  const std::string sleeping = "sleeping 1s before killing old workers\n";
+  const std::string sleeping = "\nsleeping 1 secs before killing old workers\n";  // bare, as Perl's
   for (std::size_t at = 0; (at = out.find(sleeping, at)) != std::string::npos; ++at) ++sleeps;
   EXPECT_EQ(sleeps, 2u) << out;
   EXPECT_EQ(out.find("invalid value '2s'"), out.rfind("invalid value '2s'")) << "said twice:\n"

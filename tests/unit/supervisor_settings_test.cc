@@ -42,7 +42,7 @@ TEST_F(SupervisorSettingsChanged, ANewKillOldDelayCountsAtTheNextReload) {
   TimePoint up2 = tH + settings.interval;
   Actions a = tick(up2);
   EXPECT_EQ(signals(a), kNoSignal);
-  EXPECT_TRUE(logged(a, "sleeping 3s before killing old workers"));
+  EXPECT_TRUE(logged(a, "sleeping 3 secs before killing old workers"));
   EXPECT_EQ(phase(), Phase::kRetiring);
   EXPECT_EQ(deadline(), up2 + 3s);
   EXPECT_EQ(signals(tick(up2 + 3s)), (Signals{{kPid1, SIGUSR1}}));
