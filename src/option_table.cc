@@ -231,9 +231,11 @@ std::vector<OptionDoc> option_table() {
      "its start-up value). The variables start_server keeps from workers (see ENVIRONMENT) "
      "cannot be set this way either. Read from `ENVDIR` when the option is not given, and "
      "exported to workers as `ENVDIR`.\n\n"
-     // perl16 (issue 16): rewrite this paragraph when --envdir applies to start_server too.
-     "Only workers see these variables: start_server does not take `KILL_OLD_DELAY`, "
-     "`ENABLE_AUTO_RESTART` or `AUTO_RESTART_INTERVAL` from the envdir, where Perl's does."},
+     "As in Perl, it applies to start_server itself too: `KILL_OLD_DELAY`, "
+     "`ENABLE_AUTO_RESTART` and `AUTO_RESTART_INTERVAL` there override the options, read "
+     "again at every turn of the loop (every second while auto-restart is on); a change is "
+     "logged. A value that is not a whole number is a usage error at start, and logged and "
+     "ignored at run time; a removed file brings back the option's value."},
 
     {"restart", Kind::kFlag, "", control,
      "ask the start_server of --pid-file to start a new generation, and wait until it serves "
