@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <regex>
 #include <sstream>
@@ -595,7 +596,10 @@ std::string source_units_dir() { return UNITS_DIR; }
 
 // units/ copied to a TempDir, with the binaries this build made in place of /usr/bin ones,
 // so the check does not depend on what is installed.
-std::string copy_units(const TempDir& dir) {
+// The units of units/, running the built start_server and the example worker; `as` installs
+// some under another name, as the README tells a user to (the units then name each other,
+// and their runtime directory, through %N).
+std::string copy_units(const TempDir& dir, const std::map<std::string, std::string>& as = {}) {
   std::string units = dir / "units";
   make_dir(units);
   for (const char* name :
@@ -604,7 +608,8 @@ std::string copy_units(const TempDir& dir) {
     EXPECT_FALSE(text.empty()) << name;
     text = std::regex_replace(text, std::regex("/usr/bin/start_server"), kStarter);
     text = std::regex_replace(text, std::regex("/usr/bin/myapp"), kHelloWorker);
-    write_file(units + "/" + name, text);
+    auto renamed = as.find(name);
+    write_file(units + "/" + (renamed == as.end() ? std::string(name) : renamed->second), text);
   }
   return units;
 }
@@ -630,9 +635,10 @@ int systemd_version() {
 TEST(SystemdUnits, SocketServiceAndTemplateVerifyCleanly) {
   SKIP_WITHOUT_ANALYZE();
   TempDir dir;
-  std::string units = copy_units(dir);
+  std::string units =
+      copy_units(dir, {{"myapp.socket", "shop.socket"}, {"myapp.service", "shop.service"}});
   for (const auto& files : std::vector<std::vector<std::string>>{
-           {"myapp.socket", "myapp.service"},
+           {"shop.socket", "shop.service"},  // under another name, nothing inside renamed
            {"start_server@.service"},
            {"start_server@web.service"}}) {  // an instance, read from the template
     auto r = verify(units, files);
@@ -655,8 +661,10 @@ TEST(SystemdUnits, VerifyNoticesAMissingBinary) {
 TEST(SystemdUnits, NotifyReloadVariantVerifies) {
   SKIP_WITHOUT_ANALYZE();
   TempDir dir;
-  std::string units = copy_units(dir);
-  auto r = verify(units, {"myapp.socket", "myapp-notify-reload.service"});
+  // Installed as the service of its socket unit, as its header says.
+  std::string units = copy_units(
+      dir, {{"myapp.socket", "shop.socket"}, {"myapp-notify-reload.service", "shop.service"}});
+  auto r = verify(units, {"shop.socket", "shop.service"});
   EXPECT_EQ(r.status, 0) << r.text();
   if (systemd_version() >= 253) {
     EXPECT_EQ(r.text(), "");
@@ -667,9 +675,9 @@ TEST(SystemdUnits, NotifyReloadVariantVerifies) {
   auto lines = split_lines(r.text());
   if (lines.empty()) return;
   static const std::regex type_warning(
-      R"(^.*/myapp-notify-reload\.service:\d+: Failed to parse service type, ignoring: notify-reload$)");
+      R"(^.*/shop\.service:\d+: Failed to parse service type, ignoring: notify-reload$)");
   static const std::regex signal_warning(
-      R"(^.*/myapp-notify-reload\.service:\d+: Unknown key 'ReloadSignal' in section \[Service\], ignoring\.$)");
+      R"(^.*/shop\.service:\d+: Unknown key 'ReloadSignal' in section \[Service\], ignoring\.$)");
   ASSERT_EQ(lines.size(), 2u) << r.text();
   EXPECT_TRUE(std::regex_match(lines[0], type_warning)) << lines[0];
   EXPECT_TRUE(std::regex_match(lines[1], signal_warning)) << lines[1];
