@@ -249,6 +249,57 @@ TEST(UpgradeRollback, TheNewImageCrashes) {
   expect_refused(d, "the new binary crashed before it took over");
 }
 
+// --status says which image runs and how the last upgrade went, the way it says how the last
+// reload went; --status --json carries the same.
+TEST(UpgradeStatus, StatusShowsTheImageAndTheLastUpgrade) {
+  TempDir dir;
+  Installed d(dir);
+  ASSERT_INSTALLED(d);
+  auto status = [&](bool json) {
+    std::vector<std::string> args{"--status", "--pid-file=" + d.pid_file};
+    if (json) args.push_back("--json");
+    auto r = run_starter(args);
+    EXPECT_EQ(r.status, 0) << r.text();
+    return r.out;
+  };
+  std::string table = status(false);
+  EXPECT_NE(table.find("image:        " + d.binary + " (start_server "), std::string::npos)
+      << table;
+  EXPECT_NE(table.find("last upgrade: none\n"), std::string::npos) << table;
+  EXPECT_NE(status(true).find("\"upgrades\":0,\"last_upgrade\":null}"), std::string::npos);
+
+  install_starter(d.binary);
+  auto r = d.upgrade();
+  ASSERT_EQ(r.status, 0) << r.text() << "\n" << d.starter->output();
+  table = status(false);
+  EXPECT_NE(table.find("image:        " + d.binary + " (start_server "), std::string::npos)
+      << table;
+  EXPECT_NE(table.find("last upgrade: upgrade 1 ok at "), std::string::npos) << table;
+  EXPECT_NE(table.find(" ms\n"), std::string::npos) << "how long it took: " << table;
+  std::string json = status(true);
+  EXPECT_NE(json.find("\"image\":{\"path\":\"" + d.binary + "\",\"version\":\""),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"upgrades\":1,\"last_upgrade\":{\"number\":1,\"outcome\":\"ok\","
+                      "\"reason\":null,"),
+            std::string::npos)
+      << json;
+
+  // A failed one is counted too, with its reason; the image is still the same file.
+  ASSERT_EQ(::unlink(d.binary.c_str()), 0);
+  r = d.upgrade();
+  EXPECT_EQ(r.status, 2) << r.text() << "\n" << d.starter->output();
+  table = status(false);
+  EXPECT_NE(table.find("last upgrade: upgrade 2 failed at "), std::string::npos) << table;
+  EXPECT_NE(table.find(": No such file or directory"), std::string::npos) << table;
+  json = status(true);
+  EXPECT_NE(json.find("\"upgrades\":2,\"last_upgrade\":{\"number\":2,\"outcome\":\"failed\","
+                      "\"reason\":\""),
+            std::string::npos)
+      << json;
+  d.expect_carried_on("after --status");
+}
+
 TEST(UpgradeControl, NotRunning) {
   TempDir dir;
   auto r = run_starter({"--upgrade", "--pid-file=" + dir / "pid"});
