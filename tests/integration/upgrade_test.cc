@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <thread>
 
@@ -183,6 +184,44 @@ TEST(Upgrade, AQueuedReloadGoesAcross) {
   EXPECT_TRUE(d.report.wait_for_ready(3, 15s)) << d.starter->output();
   EXPECT_TRUE(wait_until([&] { return read_status_file(d.status).size() == 1; }, 15s))
       << d.starter->output();
+}
+
+// A worker that exits while start_server is between its two images (the old one has saved
+// its state, the new one is not yet supervising) is reaped and accounted for by the new
+// image: its SIGCHLD stays pending across the exec (blocked, and execve keeps pending
+// signals), so the new image's signalfd sees it. The test kills the worker as soon as
+// /proc/PID/exe shows the new file, which is inside that window or just after it; either way
+// the death must be logged once and the generation replaced, the upgrade still ok.
+TEST(Upgrade, AWorkerThatExitsDuringTheExecIsReapedByTheNewImage) {
+  TempDir dir;
+  Installed d(dir);
+  ASSERT_INSTALLED(d);
+  d.load->stop();  // the worker is killed on purpose: requests to it may fail
+  install_starter(d.binary);
+  pid_t pid = d.starter->pid();
+  ASSERT_EQ(::kill(pid, SIGUSR2), 0);
+  // A busy wait, bounded: the window lasts milliseconds, wait_until's step would miss it.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (exe_of(pid) != d.binary && std::chrono::steady_clock::now() < deadline) {
+  }
+  ASSERT_EQ(exe_of(pid), d.binary) << d.starter->output();
+  ASSERT_EQ(::kill(d.pid1, SIGKILL), 0);
+
+  auto pid2 = d.report.wait_for_ready(2, 15s);
+  ASSERT_TRUE(pid2) << d.starter->output();
+  EXPECT_TRUE(wait_until([&] { return count_of(d.starter->output(), "upgraded in place") == 1; }))
+      << d.starter->output();
+  EXPECT_EQ(count_of(d.starter->output(), "worker " + std::to_string(d.pid1) + " died"), 1u)
+      << d.starter->output();
+  EXPECT_NE(d.starter->output().find("killed by signal KILL"), std::string::npos)
+      << d.starter->output();
+  EXPECT_TRUE(wait_until([&] { return read_status_file(d.status) == Status{{2, *pid2}}; }))
+      << d.starter->output();
+  EXPECT_EQ(request(d.addr), reply_of(2, *pid2));
+  EXPECT_EQ(d.starter->pid(), pid);
+  EXPECT_TRUE(d.starter->running());
+  // Nothing left unreaped: the killed worker is not a zombie child of start_server.
+  EXPECT_TRUE(wait_until([&] { return !process_alive(d.pid1); })) << "pid " << d.pid1;
 }
 
 void expect_refused(Installed& d, const std::string& reason_part) {
