@@ -233,7 +233,7 @@ make_newer_deb() {
   dpkg-deb -R "$deb" "$x"
   sed -i "s/^Version: .*/Version: $newer_version/" "$x/DEBIAN/control"
   count=$(OLD=$upstream NEW=$newer_binary_version perl -0777 -pi -e \
-    '$n = s/\0\Q$ENV{OLD}\E\0/\0$ENV{NEW}\0/g; END { print STDERR $n + 0 }' \
+    '$o = quotemeta $ENV{OLD}; $n += s/\x00$o\x00/\x00$ENV{NEW}\x00/g; END { print STDERR $n + 0 }' \
     "$x/usr/bin/start_server" 2>&1 >/dev/null)
   [[ $count -ge 1 ]] || { echo "FAIL: no string '$upstream' of its own in the packaged start_server" >&2; exit 1; }
   sed -i "s|^[0-9a-f]*  usr/bin/start_server\$|$(cd "$x" && md5sum usr/bin/start_server)|" "$x/DEBIAN/md5sums"
