@@ -159,12 +159,12 @@ std::string status_table(const StatusDetail& d, long long now_ms, long long unix
   out += "last upgrade: ";
   if (const auto& u = d.last_upgrade) {
     long long at = unix_of(u->at_ms, now_ms, unix_now_ms);
-    out += "upgrade " + std::to_string(u->number) + " " + std::string(outcome_name(u->outcome)) +
-           " at " + iso8601_utc(at) + " (" + describe_duration(now_ms - u->at_ms) + " ago)" +
-           (u->outcome == ReloadOutcome::kInProgress
-                ? std::string()
-                : ", took " + json_seconds(u->took_us) + " ms") +
-           (u->reason.empty() ? "" : ": " + u->reason) + "\n";
+    out +=
+        "upgrade " + std::to_string(u->number) + " " + std::string(outcome_name(u->outcome)) +
+        " at " + iso8601_utc(at) + " (" + describe_duration(now_ms - u->at_ms) + " ago)" +
+        (u->outcome == ReloadOutcome::kInProgress ? std::string()
+                                                  : ", took " + json_seconds(u->took_us) + " ms") +
+        (u->reason.empty() ? "" : ": " + u->reason) + "\n";
   } else {
     out += "none\n";
   }

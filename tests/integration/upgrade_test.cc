@@ -215,8 +215,9 @@ TEST(Upgrade, AWorkerThatExitsDuringTheExecIsReapedByTheNewImage) {
       << d.starter->output();
   EXPECT_NE(d.starter->output().find("killed by signal KILL"), std::string::npos)
       << d.starter->output();
-  EXPECT_TRUE(wait_until([&] { return read_status_file(d.status) == Status{{2, *pid2}}; }))
-      << d.starter->output();
+  EXPECT_TRUE(wait_until([&] {
+    return read_status_file(d.status) == Status{{2, *pid2}};
+  })) << d.starter->output();
   EXPECT_EQ(request(d.addr), reply_of(2, *pid2));
   EXPECT_EQ(d.starter->pid(), pid);
   EXPECT_TRUE(d.starter->running());
@@ -316,8 +317,7 @@ TEST(UpgradeStatus, StatusShowsTheImageAndTheLastUpgrade) {
   EXPECT_NE(table.find("last upgrade: upgrade 1 ok at "), std::string::npos) << table;
   EXPECT_NE(table.find(" ms\n"), std::string::npos) << "how long it took: " << table;
   std::string json = status(true);
-  EXPECT_NE(json.find("\"image\":{\"path\":\"" + d.binary + "\",\"version\":\""),
-            std::string::npos)
+  EXPECT_NE(json.find("\"image\":{\"path\":\"" + d.binary + "\",\"version\":\""), std::string::npos)
       << json;
   EXPECT_NE(json.find("\"upgrades\":1,\"last_upgrade\":{\"number\":1,\"outcome\":\"ok\","
                       "\"reason\":null,"),

@@ -184,10 +184,11 @@ TEST(StatusReport, TableShowsTheImageAndTheLastUpgrade) {
   d.last_upgrade = StatusDetail::Upgrade{2, ReloadOutcome::kFailed, 1'100'500, 2'100,
                                          "the new binary '/usr/bin/start_server' is missing"};
   table = status_table(d, kNow, kUnixNow);
-  EXPECT_NE(table.find("image:        /usr/bin/start_server (start_server 0.1.0)\n"
-                       "last upgrade: upgrade 2 failed at 2026-11-30T00:53:19Z (0.5s ago), took 2.1 "
-                       "ms: the new binary '/usr/bin/start_server' is missing\n"),
-            std::string::npos)
+  EXPECT_NE(
+      table.find("image:        /usr/bin/start_server (start_server 0.1.0)\n"
+                 "last upgrade: upgrade 2 failed at 2026-11-30T00:53:19Z (0.5s ago), took 2.1 "
+                 "ms: the new binary '/usr/bin/start_server' is missing\n"),
+      std::string::npos)
       << table;
 }
 
