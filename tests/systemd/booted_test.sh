@@ -6,8 +6,10 @@
 # one that is never ready, one that crashes before it is ready), and a draining `systemctl
 # stop`. Then start_server@web (the instance template, binding 8080 itself) keeps its
 # listener in systemd's fd store: under a client load, `systemctl restart` and a `kill -9`
-# of start_server (Restart=on-failure) refuse no connection, and `systemctl stop` empties the
-# store. On systemd >= 253 the same socket then serves myapp-notify-reload.service
+# of start_server (Restart=on-failure) refuse no connection; with the .debs, dpkg -i of a newer
+# start-server upgrades it in place under that load (same MainPID, the new binary running, no
+# request failed), and a restart right after an upgrade refuses nothing either; `systemctl
+# stop` empties the store. On systemd >= 253 the same socket then serves myapp-notify-reload.service
 # (Type=notify-reload): a reload that works, a late one, and a broken release.
 #
 #   [START_SERVER_DEBS=DIR] tests/systemd/booted_test.sh [--suite=SUITE] START_SERVER HELLO_WORKER
