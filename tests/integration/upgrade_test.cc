@@ -231,6 +231,9 @@ void expect_refused(Installed& d, const std::string& reason_part) {
   ASSERT_EQ(r.err_lines().size(), 1u) << r.err;
   EXPECT_EQ(r.err_lines()[0].rfind("start_server: upgrade failed: ", 0), 0u) << r.err;
   EXPECT_NE(r.err.find(reason_part), std::string::npos) << r.err;
+  // The daemon's log reaches us through a pipe, possibly after --upgrade has returned.
+  EXPECT_TRUE(wait_until([&] { return count_of(d.starter->output(), "upgrade failed") >= 1; }))
+      << d.starter->output();
   EXPECT_EQ(count_of(d.starter->output(), "upgrade failed"), 1u) << d.starter->output();
   d.expect_carried_on(reason_part);
 }
