@@ -426,6 +426,11 @@ int Server::run() {
     }
     feed(event::UpgradeEnded{restored_->refused.empty(), restored_->refused});
     restored_.reset();
+    // A child that exited between the last image's last reap and now left a SIGCHLD that
+    // no signalfd will show: SignalMask::block_handled() set SIGCHLD to SIG_DFL, which
+    // discards a pending SIGCHLD even while blocked (POSIX sigaction). So reap once
+    // without it; the zombies are still there.
+    on_child_exits(reap_children());
   } else {
     feed(event::Start{});
   }

@@ -90,7 +90,25 @@ std::string status_json(const StatusDetail& d, long long now_ms, long long unix_
            json_seconds(std::max(0LL, b->next_attempt_ms - now_ms)) + "}";
   else
     out += "null";
-  return out + ",\"limits\":" + limits_json(d.limits) + "}\n";
+  out += ",\"limits\":" + limits_json(d.limits) + ",\"image\":";
+  // The image this pid runs now: an upgrade in place changes it, the pid stays.
+  out += "{\"path\":" + json_string_or_null(d.image) +
+         ",\"version\":" + json_string_or_null(d.version) + "}";
+  out += ",\"upgrades\":" + std::to_string(d.last_upgrade ? d.last_upgrade->number : 0) +
+         ",\"last_upgrade\":";
+  if (const auto& u = d.last_upgrade)
+    out += "{\"number\":" + std::to_string(u->number) +
+           ",\"outcome\":" + json_string(outcome_name(u->outcome)) +
+           ",\"reason\":" + json_string_or_null(u->reason) +
+           ",\"at\":" + json_string(iso8601_utc(unix_of(u->at_ms, now_ms, unix_now_ms))) +
+           // json_seconds turns thousandths into units: microseconds into milliseconds.
+           ",\"took_ms\":" +
+           (u->outcome == ReloadOutcome::kInProgress ? std::string("null")
+                                                     : json_seconds(u->took_us)) +
+           "}";
+  else
+    out += "null";
+  return out + "}\n";
 }
 
 std::string status_table(const StatusDetail& d, long long now_ms, long long unix_now_ms) {
@@ -136,6 +154,20 @@ std::string status_table(const StatusDetail& d, long long now_ms, long long unix
          (l.auto_restart_interval_ms ? "every " + json_seconds(l.auto_restart_interval_ms) + "s"
                                      : std::string("off")) +
          ", respawn-release " + l.respawn_release + "\n";
+  out += "image:        " + (d.image.empty() ? std::string("unknown") : d.image) +
+         " (start_server " + d.version + ")\n";
+  out += "last upgrade: ";
+  if (const auto& u = d.last_upgrade) {
+    long long at = unix_of(u->at_ms, now_ms, unix_now_ms);
+    out +=
+        "upgrade " + std::to_string(u->number) + " " + std::string(outcome_name(u->outcome)) +
+        " at " + iso8601_utc(at) + " (" + describe_duration(now_ms - u->at_ms) + " ago)" +
+        (u->outcome == ReloadOutcome::kInProgress ? std::string()
+                                                  : ", took " + json_seconds(u->took_us) + " ms") +
+        (u->reason.empty() ? "" : ": " + u->reason) + "\n";
+  } else {
+    out += "none\n";
+  }
   return out;
 }
 

@@ -14,14 +14,22 @@
 ///      "backoff": null,
 ///      "limits": {"interval": 1, "ready": "interval", "ready_timeout": 60,
 ///                 "drain_timeout": 0, "backoff_max": 60, "kill_old_delay": 0,
-///                 "auto_restart_interval": null, "respawn_release": "serving"}}
+///                 "auto_restart_interval": null, "respawn_release": "serving"},
+///      "image": {"path": "/usr/bin/start_server", "version": "0.1.0"},
+///      "upgrades": 2,
+///      "last_upgrade": {"number": 2, "outcome": "ok", "reason": null,
+///                       "at": "2026-11-28T10:25:00Z", "took_ms": 8.612}}
 ///
 /// generations: every live one, increasing; state "starting" (on probation), "serving" or
 /// "retiring" (signalled, draining, or killed); release null when unknown. last_reload: null
 /// before the first reload; outcome "in-progress", "ok" or "failed"; reason null unless
 /// failed; at: when it ended (or began, in progress), ISO 8601 UTC. backoff: null unless a
 /// start is scheduled after failures or a crash: {"failures": N, "next_attempt_in_seconds": S}.
-/// limits in seconds; auto_restart_interval null without --enable-auto-restart.
+/// limits in seconds; auto_restart_interval null without --enable-auto-restart. image: the
+/// program this pid runs now (an upgrade in place changes it, never the pid); path null when
+/// unknown. upgrades: how many upgrades in place (SIGUSR2, --upgrade) this pid has tried, the
+/// failed ones included; last_upgrade null before the first; took_ms from SIGUSR2 to the new
+/// image supervising, null while in progress; reason null unless failed.
 
 #include <string>
 

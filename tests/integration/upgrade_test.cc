@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <thread>
 
@@ -185,12 +186,54 @@ TEST(Upgrade, AQueuedReloadGoesAcross) {
       << d.starter->output();
 }
 
+// A worker that exits while start_server is between its two images (the old one has saved
+// its state, the new one is not yet supervising) is reaped and accounted for by the new
+// image: its SIGCHLD stays pending across the exec (blocked, and execve keeps pending
+// signals), so the new image's signalfd sees it. The test kills the worker as soon as
+// /proc/PID/exe shows the new file, which is inside that window or just after it; either way
+// the death must be logged once and the generation replaced, the upgrade still ok.
+TEST(Upgrade, AWorkerThatExitsDuringTheExecIsReapedByTheNewImage) {
+  TempDir dir;
+  Installed d(dir);
+  ASSERT_INSTALLED(d);
+  d.load->stop();  // the worker is killed on purpose: requests to it may fail
+  install_starter(d.binary);
+  pid_t pid = d.starter->pid();
+  ASSERT_EQ(::kill(pid, SIGUSR2), 0);
+  // A busy wait, bounded: the window lasts milliseconds, wait_until's step would miss it.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (exe_of(pid) != d.binary && std::chrono::steady_clock::now() < deadline) {
+  }
+  ASSERT_EQ(exe_of(pid), d.binary) << d.starter->output();
+  ASSERT_EQ(::kill(d.pid1, SIGKILL), 0);
+
+  auto pid2 = d.report.wait_for_ready(2, 15s);
+  ASSERT_TRUE(pid2) << d.starter->output();
+  EXPECT_TRUE(wait_until([&] { return count_of(d.starter->output(), "upgraded in place") == 1; }))
+      << d.starter->output();
+  EXPECT_EQ(count_of(d.starter->output(), "worker " + std::to_string(d.pid1) + " died"), 1u)
+      << d.starter->output();
+  EXPECT_NE(d.starter->output().find("killed by signal KILL"), std::string::npos)
+      << d.starter->output();
+  EXPECT_TRUE(wait_until([&] {
+    return read_status_file(d.status) == Status{{2, *pid2}};
+  })) << d.starter->output();
+  EXPECT_EQ(request(d.addr), reply_of(2, *pid2));
+  EXPECT_EQ(d.starter->pid(), pid);
+  EXPECT_TRUE(d.starter->running());
+  // Nothing left unreaped: the killed worker is not a zombie child of start_server.
+  EXPECT_TRUE(wait_until([&] { return !process_alive(d.pid1); })) << "pid " << d.pid1;
+}
+
 void expect_refused(Installed& d, const std::string& reason_part) {
   auto r = d.upgrade();
   EXPECT_EQ(r.status, 2) << r.text() << "\n" << d.starter->output();
   ASSERT_EQ(r.err_lines().size(), 1u) << r.err;
   EXPECT_EQ(r.err_lines()[0].rfind("start_server: upgrade failed: ", 0), 0u) << r.err;
   EXPECT_NE(r.err.find(reason_part), std::string::npos) << r.err;
+  // The daemon's log reaches us through a pipe, possibly after --upgrade has returned.
+  EXPECT_TRUE(wait_until([&] { return count_of(d.starter->output(), "upgrade failed") >= 1; }))
+      << d.starter->output();
   EXPECT_EQ(count_of(d.starter->output(), "upgrade failed"), 1u) << d.starter->output();
   d.expect_carried_on(reason_part);
 }
@@ -247,6 +290,56 @@ TEST(UpgradeRollback, TheNewImageCrashes) {
   Installed d(dir, {}, {"START_SERVER_TEST_REFUSE_STATE=crash"});
   ASSERT_INSTALLED(d);
   expect_refused(d, "the new binary crashed before it took over");
+}
+
+// --status says which image runs and how the last upgrade went, the way it says how the last
+// reload went; --status --json carries the same.
+TEST(UpgradeStatus, StatusShowsTheImageAndTheLastUpgrade) {
+  TempDir dir;
+  Installed d(dir);
+  ASSERT_INSTALLED(d);
+  auto status = [&](bool json) {
+    std::vector<std::string> args{"--status", "--pid-file=" + d.pid_file};
+    if (json) args.push_back("--json");
+    auto r = run_starter(args);
+    EXPECT_EQ(r.status, 0) << r.text();
+    return r.out;
+  };
+  std::string table = status(false);
+  EXPECT_NE(table.find("image:        " + d.binary + " (start_server "), std::string::npos)
+      << table;
+  EXPECT_NE(table.find("last upgrade: none\n"), std::string::npos) << table;
+  EXPECT_NE(status(true).find("\"upgrades\":0,\"last_upgrade\":null}"), std::string::npos);
+
+  install_starter(d.binary);
+  auto r = d.upgrade();
+  ASSERT_EQ(r.status, 0) << r.text() << "\n" << d.starter->output();
+  table = status(false);
+  EXPECT_NE(table.find("image:        " + d.binary + " (start_server "), std::string::npos)
+      << table;
+  EXPECT_NE(table.find("last upgrade: upgrade 1 ok at "), std::string::npos) << table;
+  EXPECT_NE(table.find(" ms\n"), std::string::npos) << "how long it took: " << table;
+  std::string json = status(true);
+  EXPECT_NE(json.find("\"image\":{\"path\":\"" + d.binary + "\",\"version\":\""), std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"upgrades\":1,\"last_upgrade\":{\"number\":1,\"outcome\":\"ok\","
+                      "\"reason\":null,"),
+            std::string::npos)
+      << json;
+
+  // A failed one is counted too, with its reason; the image is still the same file.
+  ASSERT_EQ(::unlink(d.binary.c_str()), 0);
+  r = d.upgrade();
+  EXPECT_EQ(r.status, 2) << r.text() << "\n" << d.starter->output();
+  table = status(false);
+  EXPECT_NE(table.find("last upgrade: upgrade 2 failed at "), std::string::npos) << table;
+  EXPECT_NE(table.find(": No such file or directory"), std::string::npos) << table;
+  json = status(true);
+  EXPECT_NE(json.find("\"upgrades\":2,\"last_upgrade\":{\"number\":2,\"outcome\":\"failed\","
+                      "\"reason\":\""),
+            std::string::npos)
+      << json;
+  d.expect_carried_on("after --status");
 }
 
 TEST(UpgradeControl, NotRunning) {

@@ -6,8 +6,10 @@
 # one that is never ready, one that crashes before it is ready), and a draining `systemctl
 # stop`. Then start_server@web (the instance template, binding 8080 itself) keeps its
 # listener in systemd's fd store: under a client load, `systemctl restart` and a `kill -9`
-# of start_server (Restart=on-failure) refuse no connection, and `systemctl stop` empties the
-# store. On systemd >= 253 the same socket then serves myapp-notify-reload.service
+# of start_server (Restart=on-failure) refuse no connection; with the .debs, dpkg -i of a newer
+# start-server upgrades it in place under that load (same MainPID, the new binary running, no
+# request failed), and a restart right after an upgrade refuses nothing either; `systemctl
+# stop` empties the store. On systemd >= 253 the same socket then serves myapp-notify-reload.service
 # (Type=notify-reload): a reload that works, a late one, and a broken release.
 #
 #   [START_SERVER_DEBS=DIR] tests/systemd/booted_test.sh [--suite=SUITE] START_SERVER HELLO_WORKER
@@ -215,6 +217,34 @@ install_binary() {
     fail "$2 does not run inside the tree: $(chroot "$root" "$2" --help 2>&1 | head -n1)"
 }
 
+# make_newer_deb DEB DIR: the "newer" start-server .deb scenario o upgrades to, in DIR, without
+# a second build: DEB unpacked, its Version bumped to VERSION+upgradetest1, and the version its
+# start_server reports (STARTER_VERSION, a NUL-terminated string of its own in the binary)
+# changed to one of the same length, every digit a 9, so that the detail file of the running
+# image tells the new binary from the old; md5sums follow. Sets newer_deb, newer_version and
+# newer_binary_version.
+make_newer_deb() {
+  local deb=$1 out=$2 x=$work/newer-deb old upstream count
+  old=$(dpkg-deb -f "$deb" Version)
+  upstream=${old%%-*}
+  upstream=${upstream%%+*}
+  newer_version=$old+upgradetest1
+  newer_binary_version=${upstream//[0-9]/9}
+  [[ $newer_binary_version != "$upstream" ]] || { echo "FAIL: version $upstream is all nines" >&2; exit 1; }
+  rm -rf "$x"
+  dpkg-deb -R "$deb" "$x"
+  sed -i "s/^Version: .*/Version: $newer_version/" "$x/DEBIAN/control"
+  count=$(OLD=$upstream NEW=$newer_binary_version perl -0777 -pi -e \
+    '$o = quotemeta $ENV{OLD}; $n += s/\x00$o\x00/\x00$ENV{NEW}\x00/g; END { print STDERR $n + 0 }' \
+    "$x/usr/bin/start_server" 2>&1 >/dev/null)
+  [[ $count -ge 1 ]] || { echo "FAIL: no string '$upstream' of its own in the packaged start_server" >&2; exit 1; }
+  sed -i "s|^[0-9a-f]*  usr/bin/start_server\$|$(cd "$x" && md5sum usr/bin/start_server)|" "$x/DEBIAN/md5sums"
+  mkdir -p "$out"
+  newer_deb=$out/start-server_${newer_version}_$(dpkg-deb -f "$deb" Architecture).deb
+  dpkg-deb -b --root-owner-group "$x" "$newer_deb" >/dev/null
+  rm -rf "$x"
+}
+
 mkdir "$work/upper" "$work/ovl" "$root"
 if ! mount -t overlay overlay -o "lowerdir=$tree,upperdir=$work/upper,workdir=$work/ovl" "$root" 2>/dev/null; then
   log "no overlayfs here; copying the tree"
@@ -225,6 +255,7 @@ guest_debs=/root/start-server-debs
 if ((${#debs[@]})); then
   mkdir -p "$root$guest_debs"
   cp "${debs[@]}" "$root$guest_debs/"
+  make_newer_deb "${debs[0]}" "$root$guest_debs/newer"
 else
   install_binary "$starter" /usr/bin/start_server
   install -m 644 "$repo/units/myapp.socket" "$repo/units/myapp.service" "$repo/units/start_server@.service" \
@@ -580,6 +611,79 @@ now=$(in_guest systemctl show -P NRestarts "$instance")
 ((n_refused == 0)) || fail "m: kill -9 of start_server refused $n_refused connections: $(load_errors)"
 log "m: pass: kill -9 of start_server under load: $n_ok answered, 0 refused, $n_died died" \
   "with the killed worker ($(elapsed "$t") s)"
+
+# --- upgrades in place under load --------------------------------------------------------
+# The detail file of start_server@web (beside its pid file; src/status_detail.h) and one of its
+# records, the fields after the name joined by spaces.
+detail_record() {
+  in_guest cat /run/start_server-web/pid.detail 2>/dev/null |
+    awk -F'\t' -v r="$1" '$1 == r { $1 = ""; sub(/^ /, ""); print; exit }'
+}
+
+# o: the package upgrade. dpkg -i of a newer start-server .deb (make_newer_deb: ours with its
+# Version bumped, and the version its start_server reports too) while start_server@web serves
+# under load: the postinst asks the running instance to upgrade in place (start_server
+# --upgrade). Not one request may fail (no worker stops, no listener closes), MainPID stays,
+# and the pid now runs the new file: /proc/MAINPID/exe is the installed file (same inode, not
+# "(deleted)"), and the detail file that image writes gives its version and "upgrade 1 ok".
+if ((${#debs[@]})); then
+  t=$EPOCHREALTIME
+  main=$(in_guest systemctl show -P MainPID "$instance")
+  old_inode=$(in_guest stat -Lc %i "/proc/$main/exe")
+  load_start
+  out=$(in_guest_clean dpkg -i "${newer_deb#"$root"}" 2>&1) ||
+    fail "o: dpkg -i ${newer_deb##*/} failed: $out"
+  read -r base _ <<<"$(load_counts)"
+  wait_until 15 answered $((base + 50)) || fail "o: the load got no answer after the upgrade: $(load_errors)"
+  load_stop
+  ((n_refused + n_died == 0)) ||
+    fail "o: $n_refused refused and $n_died failed requests across the package upgrade: $(load_errors)"
+  [[ $out == *"start_server@web now runs the new start_server"* ]] ||
+    fail "o: the postinst did not upgrade start_server@web in place: $out"
+  now=$(in_guest systemctl show -P MainPID "$instance")
+  [[ $now == "$main" ]] || fail "o: MainPID went from $main to $now; want the same pid"
+  exe=$(in_guest readlink "/proc/$main/exe")
+  [[ $exe == /usr/bin/start_server ]] || fail "o: /proc/$main/exe is '$exe'; want /usr/bin/start_server"
+  inode=$(in_guest stat -Lc %i "/proc/$main/exe")
+  file_inode=$(in_guest stat -c %i /usr/bin/start_server)
+  [[ $inode == "$file_inode" && $inode != "$old_inode" ]] ||
+    fail "o: pid $main runs inode $inode (before: $old_inode); /usr/bin/start_server is $file_inode"
+  # shellcheck disable=SC2016 # dpkg-query's field
+  pkg=$(in_guest_clean dpkg-query -W -f '${Version}' start-server 2>&1 || true)
+  [[ $pkg == "$newer_version" ]] || fail "o: dpkg-query says start-server $pkg; want $newer_version"
+  version=$(detail_record version)
+  [[ $version == "$newer_binary_version" ]] ||
+    fail "o: the running image says version '$version' in its detail file; want $newer_binary_version"
+  upgrade=$(detail_record upgrade)
+  [[ $upgrade =~ ^1\ ok\ [0-9]+\ ([0-9]+) ]] ||
+    fail "o: the detail file's upgrade record is '$upgrade'; want upgrade 1 ok"
+  log "o: pass: dpkg -i start-server $newer_version under load: $n_ok answered, 0 failed;" \
+    "MainPID $main kept, it runs the new /usr/bin/start_server (version $version), upgraded in" \
+    "$((BASH_REMATCH[1] / 1000)) ms ($(elapsed "$t") s)"
+else
+  log "o: skipped: no .debs (START_SERVER_DEBS), so no package to upgrade"
+fi
+
+# p: an upgrade in place, then `systemctl restart`, under load: the image that took over still
+# knows the listener is in systemd's fd store (the store survives the exec in the upgrade
+# state), so the restart refuses no connection either.
+t=$EPOCHREALTIME
+took_back() { in_guest journalctl --no-pager -o cat -u "$instance" 2>&1 | grep -c "took back from systemd's fd store: '0.0.0.0:8080'" || true; }
+took_back_before=$(took_back)
+upgrade_then_restart() {
+  in_guest /usr/bin/start_server --upgrade --pid-file=/run/start_server-web/pid \
+    --status-file=/run/start_server-web/status || return 1
+  stored=$(in_guest systemctl show -P NFileDescriptorStore "$instance" 2>&1 || true)
+  [[ $stored == 1 ]] || fail "p: after the upgrade $instance has '$stored' descriptors in its fd store; want 1"
+  in_guest systemctl restart "$instance"
+}
+under_load p upgrade_then_restart
+((n_refused == 0)) || fail "p: systemctl restart after an upgrade refused $n_refused connections: $(load_errors)"
+# (The journal may lag behind a little.)
+took_back_more() { (($(took_back) > took_back_before)); }
+wait_until 5 took_back_more || fail "p: the new start_server did not say it took the listener back from the fd store"
+log "p: pass: an upgrade in place then systemctl restart under load: $n_ok answered, 0 refused," \
+  "$n_died died with the stopping worker ($(elapsed "$t") s)"
 
 # `systemctl stop` empties the store: nothing listens on 8080 any more.
 t=$EPOCHREALTIME

@@ -151,7 +151,45 @@ TEST(StatusReport, JsonCarriesTheContract) {
       "\"backoff\":{\"failures\":2,\"next_attempt_in_seconds\":2.5},"
       "\"limits\":{\"interval\":1,\"ready\":\"notify\",\"ready_timeout\":30,\"drain_timeout\":0,"
       "\"backoff_max\":60,\"kill_old_delay\":1.5,\"auto_restart_interval\":null,"
-      "\"respawn_release\":\"serving\"}}\n");
+      "\"respawn_release\":\"serving\"},"
+      "\"image\":{\"path\":null,\"version\":\"0.1.0\"},\"upgrades\":0,\"last_upgrade\":null}\n");
+}
+
+TEST(StatusReport, JsonShowsTheImageAndTheLastUpgrade) {
+  StatusDetail d = sample();
+  d.image = "/usr/bin/start_server";
+  d.last_upgrade = StatusDetail::Upgrade{3, ReloadOutcome::kOk, 1'100'000, 8'612, ""};
+  std::string json = status_json(d, kNow, kUnixNow);
+  EXPECT_NE(json.find("\"image\":{\"path\":\"/usr/bin/start_server\",\"version\":\"0.1.0\"},"
+                      "\"upgrades\":3,\"last_upgrade\":{\"number\":3,\"outcome\":\"ok\","
+                      "\"reason\":null,\"at\":\"2026-11-30T00:53:19Z\",\"took_ms\":8.612}}\n"),
+            std::string::npos)
+      << json;
+  d.last_upgrade = StatusDetail::Upgrade{4, ReloadOutcome::kInProgress, 1'100'900, 0, ""};
+  json = status_json(d, kNow, kUnixNow);
+  EXPECT_NE(json.find("\"upgrades\":4,\"last_upgrade\":{\"number\":4,\"outcome\":"
+                      "\"in-progress\",\"reason\":null,\"at\":\"2026-11-30T00:53:19Z\","
+                      "\"took_ms\":null}"),
+            std::string::npos)
+      << json;
+}
+
+TEST(StatusReport, TableShowsTheImageAndTheLastUpgrade) {
+  StatusDetail d = sample();
+  std::string table = status_table(d, kNow, kUnixNow);
+  EXPECT_NE(table.find("image:        unknown (start_server 0.1.0)\nlast upgrade: none\n"),
+            std::string::npos)
+      << table;
+  d.image = "/usr/bin/start_server";
+  d.last_upgrade = StatusDetail::Upgrade{2, ReloadOutcome::kFailed, 1'100'500, 2'100,
+                                         "the new binary '/usr/bin/start_server' is missing"};
+  table = status_table(d, kNow, kUnixNow);
+  EXPECT_NE(
+      table.find("image:        /usr/bin/start_server (start_server 0.1.0)\n"
+                 "last upgrade: upgrade 2 failed at 2026-11-30T00:53:19Z (0.5s ago), took 2.1 "
+                 "ms: the new binary '/usr/bin/start_server' is missing\n"),
+      std::string::npos)
+      << table;
 }
 
 TEST(StatusReport, JsonHasNullsWhenNothingHappenedYet) {
