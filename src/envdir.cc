@@ -60,8 +60,8 @@ SupervisorSettings settings_with_envdir(const SupervisorSettings& command_line,
   SupervisorSettings s = command_line;
   if (const std::string* v = value_of(envdir, "ENABLE_AUTO_RESTART")) s.auto_restart = *v != "0";
   if (const std::string* v = value_of(envdir, "AUTO_RESTART_INTERVAL"))
-    s.auto_restart_interval = seconds_or("AUTO_RESTART_INTERVAL", *v, 1,
-                                         current.auto_restart_interval, problems);
+    s.auto_restart_interval =
+        seconds_or("AUTO_RESTART_INTERVAL", *v, 1, current.auto_restart_interval, problems);
   if (const std::string* v = value_of(envdir, "KILL_OLD_DELAY"))
     s.kill_old_delay = seconds_or("KILL_OLD_DELAY", *v, 0, current.kill_old_delay, problems);
   else if (!kill_old_delay_given)

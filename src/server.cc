@@ -184,8 +184,8 @@ Server::Server(const Config& config, std::optional<UpgradeState> restored)
     // A value that is not a number is refused at start, as the same variable in our
     // environment is; at run time it is only said (reread_envdir).
     std::vector<std::string> problems;
-    (void)settings_with_envdir(config.supervisor, kill_old_delay_given_, config.supervisor,
-                               values, problems);
+    (void)settings_with_envdir(config.supervisor, kill_old_delay_given_, config.supervisor, values,
+                               problems);
     if (!problems.empty()) throw UsageError(problems.front());
   }
   check_dir(config.dir);

@@ -158,11 +158,10 @@ struct SettingsChanged {
 };
 }  // namespace event
 
-using Event =
-    std::variant<event::Start, event::Reload, event::Shutdown, event::Spawned, event::SpawnFailed,
-                 event::ChildExited, event::Adopted, event::Ready, event::WorkerStatus, event::Tick,
-                 event::UpgradeRequested, event::PreflightDone, event::UpgradeEnded,
-                 event::SettingsChanged>;
+using Event = std::variant<event::Start, event::Reload, event::Shutdown, event::Spawned,
+                           event::SpawnFailed, event::ChildExited, event::Adopted, event::Ready,
+                           event::WorkerStatus, event::Tick, event::UpgradeRequested,
+                           event::PreflightDone, event::UpgradeEnded, event::SettingsChanged>;
 
 namespace action {
 struct Spawn {

@@ -289,8 +289,8 @@ TEST(EnvDir, KillOldDelayInItChangesTheRunningStarter) {
   Report report(dir);
   std::string env = dir / "env";
   make_dir(env);
-  StarterProcess starter(dir, concat({"--interval=0", "--envdir=" + env, "--port=127.0.0.1:0"},
-                                     worker_args(dir)));
+  StarterProcess starter(
+      dir, concat({"--interval=0", "--envdir=" + env, "--port=127.0.0.1:0"}, worker_args(dir)));
   auto pid1 = report.wait_for_ready(1);
   ASSERT_TRUE(pid1) << starter.output();
 
@@ -301,9 +301,9 @@ TEST(EnvDir, KillOldDelayInItChangesTheRunningStarter) {
   Stopwatch since_ready2;
   ASSERT_TRUE(report.wait_for_signal(*pid1, "TERM")) << starter.output();
   EXPECT_GE(since_ready2.ms(), 800) << "old worker signalled before KILL_OLD_DELAY=1 passed";
-  EXPECT_NE(starter.output().find("start_server: --envdir '" + env +
-                                  "': kill-old-delay 1s (was 0s)\n"),
-            std::string::npos)
+  EXPECT_NE(
+      starter.output().find("start_server: --envdir '" + env + "': kill-old-delay 1s (was 0s)\n"),
+      std::string::npos)
       << starter.output();
 
   // Not a number: said once, and the delay stays.

@@ -164,9 +164,9 @@ TEST(SettingsWithEnvdir, AutoRestartBringsItsKillOldDelayUnlessOneWasGiven) {
   SupervisorSettings cli;
   cli.kill_old_delay = 0s;  // --kill-old-delay=0 given
   std::vector<std::string> problems;
-  EXPECT_EQ(settings_with_envdir(cli, true, cli, {{"ENABLE_AUTO_RESTART", "1"}}, problems)
-                .kill_old_delay,
-            0s);
+  EXPECT_EQ(
+      settings_with_envdir(cli, true, cli, {{"ENABLE_AUTO_RESTART", "1"}}, problems).kill_old_delay,
+      0s);
 }
 
 TEST(SettingsWithEnvdir, AutoRestartOffByZeroDropsItsKillOldDelay) {
