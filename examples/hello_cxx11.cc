@@ -57,9 +57,9 @@ void serve(int fd, const std::string& greeting) {
     if (n <= 0) break;
     request.append(buf, static_cast<std::size_t>(n));
     if (request.find("\r\n\r\n") != std::string::npos) {
-      std::string response =
-          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
-          std::to_string(greeting.size()) + "\r\nConnection: close\r\n\r\n" + greeting;
+      std::string response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                             std::to_string(greeting.size()) + "\r\nConnection: close\r\n\r\n" +
+                             greeting;
       // A client that left early is its own loss; nothing to do about a failed send.
       (void)send(fd, response.data(), response.size(), MSG_NOSIGNAL);
       break;

@@ -151,8 +151,9 @@ int server_starter_generation(unsigned long* generation, char* error,
     return 0;
   }
   try {
-    return fail(EINVAL, error, error_size,
-                {starter::kGenerationVariable, ": ", starter::quote(value), " is not a decimal number"});
+    return fail(
+        EINVAL, error, error_size,
+        {starter::kGenerationVariable, ": ", starter::quote(value), " is not a decimal number"});
   } catch (const std::bad_alloc&) {
     return fail_no_memory(error, error_size);
   }

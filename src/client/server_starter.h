@@ -57,7 +57,7 @@ extern "C" {
 /* One inherited listening socket. */
 struct server_starter_port {
   /* As start_server keys it: "8080", "127.0.0.1:8080", "[::1]:8080", or a unix socket path. */
-  const char *address;
+  const char* address;
   /* The descriptor number in this process. */
   int fd;
 };
@@ -69,33 +69,32 @@ struct server_starter_port {
  * {NULL, -1} entry, allocated as one block: free it with server_starter_free_ports(). An
  * empty value is no ports (*count = 0); an unset variable is an error (ENOENT).
  */
-int server_starter_ports(struct server_starter_port **ports, size_t *count, char *error,
+int server_starter_ports(struct server_starter_port** ports, size_t* count, char* error,
                          size_t error_size) SERVER_STARTER_NOEXCEPT;
 
 /* The same, parsing `value` (a NUL-terminated SERVER_STARTER_PORT value) instead of the
    environment. Fails with EINVAL for a malformed value or a NULL `value`. */
-int server_starter_parse_ports(const char *value, struct server_starter_port **ports,
-                               size_t *count, char *error,
-                               size_t error_size) SERVER_STARTER_NOEXCEPT;
+int server_starter_parse_ports(const char* value, struct server_starter_port** ports, size_t* count,
+                               char* error, size_t error_size) SERVER_STARTER_NOEXCEPT;
 
 /* Frees what server_starter_ports() or server_starter_parse_ports() returned; NULL is fine. */
-void server_starter_free_ports(struct server_starter_port *ports) SERVER_STARTER_NOEXCEPT;
+void server_starter_free_ports(struct server_starter_port* ports) SERVER_STARTER_NOEXCEPT;
 
 /* The fd of `address` among `count` ports, or -1 if none has that address. With repeated
    addresses the last one wins, as in Perl's server_ports() hash. */
-int server_starter_port_fd(const struct server_starter_port *ports, size_t count,
-                           const char *address) SERVER_STARTER_NOEXCEPT;
+int server_starter_port_fd(const struct server_starter_port* ports, size_t count,
+                           const char* address) SERVER_STARTER_NOEXCEPT;
 
 /* SERVER_STARTER_GENERATION (1 for the first worker) in *generation: a strict decimal number
    (no sign, no spaces). Fails with ENOENT if unset, EINVAL if malformed or out of range. */
-int server_starter_generation(unsigned long *generation, char *error,
+int server_starter_generation(unsigned long* generation, char* error,
                               size_t error_size) SERVER_STARTER_NOEXCEPT;
 
 /* 1 if `fd` is an open socket of the kind `address` names: SOCK_STREAM or SOCK_DGRAM in
    AF_INET or AF_INET6 for host ports (the key does not say which type), AF_UNIX for paths;
    0 otherwise (closed, not a socket, another family). Lets a worker refuse an fd that is
    not what it expects, as h2o does. */
-int server_starter_is_socket(const char *address, int fd) SERVER_STARTER_NOEXCEPT;
+int server_starter_is_socket(const char* address, int fd) SERVER_STARTER_NOEXCEPT;
 
 /* 1 if `fd` is a SOCK_DGRAM socket (a --port=uPORT listener), 0 otherwise. */
 int server_starter_is_datagram(int fd) SERVER_STARTER_NOEXCEPT;
@@ -140,7 +139,9 @@ struct Port {
   Port(std::string port_address, int port_fd) : address(std::move(port_address)), fd(port_fd) {}
 };
 
-inline bool operator==(const Port& a, const Port& b) { return a.address == b.address && a.fd == b.fd; }
+inline bool operator==(const Port& a, const Port& b) {
+  return a.address == b.address && a.fd == b.fd;
+}
 inline bool operator!=(const Port& a, const Port& b) { return !(a == b); }
 
 namespace detail {

@@ -141,11 +141,12 @@ TEST(Cli, CAndCxx11ExamplesServeAndExitOnTerm) {
     std::string reply;
     ASSERT_TRUE(wait_until([&] {
       return (reply = request(sock, 3s, "GET / HTTP/1.0\r\n\r\n")).rfind("HTTP/1.", 0) == 0;
-    })) << reply << "\n"
+    })) << reply
+        << "\n"
         << starter.output();
-    EXPECT_NE(reply.find("\r\n\r\nHello from generation 1 (pid " + std::to_string(workers[0]) +
-                         ")\n"),
-              std::string::npos)
+    EXPECT_NE(
+        reply.find("\r\n\r\nHello from generation 1 (pid " + std::to_string(workers[0]) + ")\n"),
+        std::string::npos)
         << reply;
     starter.signal(SIGTERM);
     EXPECT_EQ(starter.wait_exit(), 0) << starter.output();

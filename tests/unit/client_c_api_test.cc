@@ -30,10 +30,10 @@ const std::string kNotUnder = " is not set (is this program running under start_
 struct Outcome {
   int rc = 0;
   int error_number = 0;
-  std::string message;                       // the error buffer after the call
+  std::string message;  // the error buffer after the call
   std::vector<std::pair<std::string, int>> ports;
-  bool terminated = false;                   // ports[count] is {NULL, -1}
-  bool outputs_untouched = false;            // on failure: *ports and *count as they were
+  bool terminated = false;         // ports[count] is {NULL, -1}
+  bool outputs_untouched = false;  // on failure: *ports and *count as they were
 };
 
 template <typename Call>
@@ -80,7 +80,7 @@ TEST(ClientCApiParse, AcceptsWhatStartServerWrites) {
       {"127.0.0.1:8080=3;[::1]:8081=4;/run/a.sock=6",
        {{"127.0.0.1:8080", 3}, {"[::1]:8081", 4}, {"/run/a.sock", 6}}},
       {"8080=3;8080=4", {{"8080", 3}, {"8080", 4}}},  // UDP and TCP on one port: both kept
-      {"/tmp/a=b.sock=7", {{"/tmp/a=b.sock", 7}}},     // split at the last '='
+      {"/tmp/a=b.sock=7", {{"/tmp/a=b.sock", 7}}},    // split at the last '='
       {"8080=0", {{"8080", 0}}},
       {"8080=2147483647", {{"8080", INT_MAX}}},
   };
