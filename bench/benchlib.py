@@ -94,6 +94,25 @@ def perl_module_version(module):
     return query.stdout.strip() or "?"
 
 
+def build_missing(paths):
+    """Builds those of `paths` (programs of the default preset's build/) that do not exist
+    yet, configuring build/ first if nothing did; e.g. after scripts/demo, which builds only
+    start_server and the example worker."""
+    build = REPO_DIR / "build"
+    missing = [Path(p) for p in paths
+               if not os.access(p, os.X_OK) and Path(p).resolve().is_relative_to(build)]
+    if not missing:
+        return
+    if not (build / "CMakeCache.txt").exists():
+        say("configuring build/ (cmake --preset default)")
+        subprocess.run(["cmake", "--preset", "default"], cwd=REPO_DIR, check=True,
+                       stdout=subprocess.DEVNULL)
+    names = [p.name for p in missing]
+    say(f"building {' '.join(names)} in build/")
+    subprocess.run(["cmake", "--build", str(build), "--target", *names], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def executable(path, what, hint):
     path = Path(path)
     if not (path.is_file() and os.access(path, os.X_OK)):

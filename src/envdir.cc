@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "fd.h"
+#include "number.h"
 
 namespace starter {
 
@@ -33,7 +34,40 @@ std::optional<std::string> first_line(const std::string& path) {
   return text;
 }
 
+/// The value of `name` in `envdir`, unless it is absent or empty.
+const std::string* value_of(const std::map<std::string, std::string>& envdir, const char* name) {
+  auto it = envdir.find(name);
+  return it == envdir.end() || it->second.empty() ? nullptr : &it->second;
+}
+
+/// `value` as whole seconds of at least `minimum`, or `kept` and a line in `problems`.
+Millis seconds_or(const char* name, const std::string& value, int minimum, Millis kept,
+                  std::vector<std::string>& problems) {
+  if (auto n = parse_integer<int>(value, minimum)) return Seconds(*n);
+  problems.push_back("--envdir: " + std::string(name) + ": invalid value " + quote(value) +
+                     " (a whole number of seconds, at least " + std::to_string(minimum) +
+                     ", expected)");
+  return kept;
+}
+
 }  // namespace
+
+SupervisorSettings settings_with_envdir(const SupervisorSettings& command_line,
+                                        bool kill_old_delay_given,
+                                        const SupervisorSettings& current,
+                                        const std::map<std::string, std::string>& envdir,
+                                        std::vector<std::string>& problems) {
+  SupervisorSettings s = command_line;
+  if (const std::string* v = value_of(envdir, "ENABLE_AUTO_RESTART")) s.auto_restart = *v != "0";
+  if (const std::string* v = value_of(envdir, "AUTO_RESTART_INTERVAL"))
+    s.auto_restart_interval = seconds_or("AUTO_RESTART_INTERVAL", *v, 1,
+                                         current.auto_restart_interval, problems);
+  if (const std::string* v = value_of(envdir, "KILL_OLD_DELAY"))
+    s.kill_old_delay = seconds_or("KILL_OLD_DELAY", *v, 0, current.kill_old_delay, problems);
+  else if (!kill_old_delay_given)
+    s.kill_old_delay = s.auto_restart ? SupervisorSettings::kAutoRestartKillOldDelay : Millis(0);
+  return s;
+}
 
 std::map<std::string, std::string> read_envdir(const std::string& dir,
                                                std::vector<std::string>* notes) {

@@ -10,7 +10,9 @@ namespace starter {
 /// workers never interleave mid-line in a shared log.
 void log_line(std::string_view message);
 
-/// Writes LINE and a newline as is (for the Perl-worded "start_server (pid:N) starting now...").
+/// Writes LINE and a newline as is: for the lines Perl's start_server prints too, worded as
+/// Perl's and bare as Perl prints them ("start_server (pid:N) starting now...", "starting new
+/// worker N", ...: action::Log::perl), so that a log parser written for Perl's reads ours.
 void log_raw(std::string_view line);
 
 /// From now on, write to `fd` instead of fd 2. A line that `fd` cannot take at once (a

@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "number.h"
+#include "option_table.h"
 #include "signal_names.h"
 
 namespace po = boost::program_options;
@@ -19,11 +20,8 @@ namespace starter {
 
 namespace {
 
-// The layout is what help2man reads when it makes start_server(1) from this text (see
-// packaging/man_page.cmake): "Usage:" and "  or:" lines become the SYNOPSIS, a line ending in
-// ':' followed by indented lines becomes a subsection ("Exit status:" the EXIT STATUS
-// section), "Options:" and "Environment:" become those sections, and each indented line
-// with two spaces after its first word becomes a tagged paragraph.
+// The short form of what start_server(1) says at length (docs/start_server.1.in); the
+// options themselves come from option_table.h, which the page's OPTIONS is made from too.
 constexpr const char* kSynopsis =
     "Usage: start_server [options] [--] server-prog server-arg1 ...\n"
     "  or:  start_server --restart [--json] --pid-file=FILE --status-file=FILE\n"
@@ -52,131 +50,41 @@ constexpr const char* kEpilogue =
     "     take over, and start_server goes on with the old one\n"
     "  3  --restart, --upgrade, --status, --stop: start_server is not running, or exited\n"
     "  4  --restart, --upgrade, --stop: --restart-timeout or --stop-timeout passed\n"
-    "  5  --restart, --stop: the pid in the file is not the lock holder as seen from\n"
-    "     here (another pid namespace): nothing was signalled\n"
+    "  5  --restart, --upgrade, --stop: the pid in the file is not the lock holder\n"
+    "     as seen from here (another pid namespace): nothing was signalled\n"
     "\n"
     "Environment:\n"
     "  ENVDIR, ENABLE_AUTO_RESTART, KILL_OLD_DELAY and AUTO_RESTART_INTERVAL stand\n"
-    "  in for the options of the same name when those are not given.\n";
+    "  in for the options of the same name when those are not given.\n"
+    "\n"
+    "The manual, start_server(1), says more of each: man start_server\n";
 
-/// The defaults --help prints are read from Config and SupervisorSettings, so that each one
-/// is written once (options_help_test checks them against the parsed defaults).
 std::string whole_seconds(Millis m) {
   return std::to_string(std::chrono::duration_cast<Seconds>(m).count());
 }
 
-std::string with_default(std::string text, const std::string& value) {
-  return text + " (default: " + value + ")";
-}
-
-std::string octal(unsigned mode) {
-  std::ostringstream out;
-  out << '0' << std::oct << mode;
-  return out.str();
-}
-
+/// Boost's view of option_table(), the one list of options (option_table.h): --help prints
+/// it, and the parser knows exactly these options.
 po::options_description describe_options() {
-  const Config defaults;
-  const SupervisorSettings& s = defaults.supervisor;
-  // Descriptions start in column 33, or on the next line after a longer option. help2man
-  // needs two spaces between an option and its description, which Boost leaves unless an
-  // option ends exactly in column 31: packaging/man_page.cmake refuses the help text then.
+  // Descriptions start in column 33, or on the next line after a longer option.
   po::options_description desc("Options", 80, 48);
-  // clang-format off
-  desc.add_options()
-    ("port", po::value<std::vector<std::string>>()->composing()->value_name("SPEC"),
-     "TCP port to listen on: PORT, HOST:PORT or [V6ADDR]:PORT; a 'u' before PORT makes it a UDP "
-     "socket; '=FD' after it places the socket at file descriptor FD in the worker. Repeatable.")
-    ("path", po::value<std::vector<std::string>>()->composing()->value_name("PATH"),
-     "path of a unix stream socket to listen on. Repeatable.")
-    ("path-mode", po::value<std::string>()->value_name("MODE"),
-     with_default("permissions of the --path socket files, in octal, e.g. 0660",
-                  octal(defaults.path_mode) + ", as Perl").c_str())
-    ("backlog", po::value<std::string>()->value_name("N"), "listen(2) backlog (default: SOMAXCONN)")
-    ("listen-fds", po::bool_switch(),
-     "also hand the sockets to workers the way systemd does (LISTEN_FDS, LISTEN_FDNAMES, "
-     "LISTEN_PID; the sockets at fds 3, 4, ... in order), for servers that speak only that "
-     "protocol")
-    ("interval", po::value<std::string>()->value_name("SECONDS"),
-     with_default("seconds a new worker must stay alive to count as started, and between "
-                  "start attempts", whole_seconds(s.interval)).c_str())
-    ("ready", po::value<std::string>()->value_name("MODE"),
-     with_default("what makes a new generation count as started: 'interval' (it stayed alive for "
-     "--interval, as Perl's start_server) or 'notify' (it sent READY=1 to the NOTIFY_SOCKET "
-     "it is given, as under systemd; sd_notify() from any library)",
-                  s.ready_notify ? "notify" : "interval").c_str())
-    ("ready-timeout", po::value<std::string>()->value_name("SECONDS"),
-     with_default("with --ready=notify, a generation not ready by then is killed and counts as "
-                  "failed", whole_seconds(s.ready_timeout)).c_str())
-    ("drain-timeout", po::value<std::string>()->value_name("SECONDS"),
-     with_default("a worker still running this long after it was told to stop gets SIGKILL; "
-                  "0 never", whole_seconds(s.drain_timeout)).c_str())
-    ("backoff-max", po::value<std::string>()->value_name("SECONDS"),
-     with_default("failed starts in a row are retried after --interval, doubling up to this",
-                  whole_seconds(s.backoff_max)).c_str())
-    ("reload-retry", po::value<std::string>()->value_name("MODE"),
-     with_default("after a reload whose new generation failed: 'on' keeps starting new "
-     "generations (after --interval, backing off up to --backoff-max) until one is up, as "
-     "Perl's start_server does; 'off' keeps the serving generation until the next HUP",
-                  s.reload_retry ? "on" : "off").c_str())
-    ("signal-on-hup", po::value<std::string>()->value_name("SIGNAL"),
-     with_default("signal sent to the old generation once a new one has started",
-                  signal_name(s.signal_on_hup)).c_str())
-    ("signal-on-term", po::value<std::string>()->value_name("SIGNAL"),
-     with_default("signal sent to every worker when start_server gets SIGTERM",
-                  signal_name(s.signal_on_term)).c_str())
-    ("kill-old-delay", po::value<std::string>()->value_name("SECONDS"),
-     with_default("seconds to wait after a new generation started before signalling the old one",
-                  whole_seconds(s.kill_old_delay) + ", or " +
-                      whole_seconds(SupervisorSettings::kAutoRestartKillOldDelay) +
-                      " with --enable-auto-restart").c_str())
-    ("enable-auto-restart", po::bool_switch(),
-     "start a new generation every --auto-restart-interval")
-    ("auto-restart-interval", po::value<std::string>()->value_name("SECONDS"),
-     with_default("seconds between automatic restarts",
-                  whole_seconds(s.auto_restart_interval)).c_str())
-    ("pid-file", po::value<std::string>()->value_name("FILE"),
-     "write start_server's pid here and hold a lock on it while running")
-    ("status-file", po::value<std::string>()->value_name("FILE"),
-     "keep one GEN:PID line per live generation here")
-    ("log-file", po::value<std::string>()->value_name("FILE"),
-     "append the output of start_server and its workers to this file, or pipe it to a "
-     "command given as '| command args'")
-    ("daemonize", po::bool_switch(), "run in the background (requires --log-file)")
-    ("dir", po::value<std::string>()->value_name("DIR"), "directory the worker runs in")
-    ("respawn-release", po::value<std::string>()->value_name("WHICH"),
-     with_default("what replaces a serving generation that died: 'serving' runs the release it was "
-     "deployed from (the program and --dir with symlinks resolved, as a releases/N + current "
-     "layout needs), 'latest' whatever the symlinks point to now; SIGHUP, --restart and "
-     "automatic restarts always take the latest",
-                  s.respawn_serving_release ? "serving" : "latest").c_str())
-    ("envdir", po::value<std::string>()->value_name("DIR"),
-     "directory of files NAME whose first line sets NAME in the worker's environment; "
-     "read again for every generation")
-    ("restart", po::bool_switch(),
-     "ask the start_server of --pid-file to start a new generation, and wait until it serves "
-     "alone (needs --pid-file and --status-file)")
-    ("restart-timeout", po::value<std::string>()->value_name("SECONDS"), 
-     with_default("seconds --restart and --upgrade wait at most", whole_seconds(defaults.restart_timeout)).c_str())
-    ("upgrade", po::bool_switch(),
-     "ask the start_server of --pid-file to upgrade in place (SIGUSR2): to run the binary now "
-     "at the path it was started from, keeping its pid, sockets and workers; wait until it "
-     "does, or says why it goes on with the old one")
-    ("status", po::bool_switch(),
-     "show the start_server of --pid-file: its pid and uptime, listeners, live generations "
-     "with their state, age and release, the last reload and why it failed, any back-off, and "
-     "the limits in force (read from FILE.detail beside the pid file)")
-    ("json", po::bool_switch(),
-     "with --status or --restart, print one JSON object on stdout (schema in the README and "
-     "the STATUS section below)")
-    ("stop", po::bool_switch(),
-     "ask the start_server of --pid-file to stop, and wait until it has")
-    ("stop-timeout", po::value<std::string>()->value_name("SECONDS"),
-     with_default("seconds --stop waits at most; 0 waits for ever",
-                  whole_seconds(defaults.stop_timeout)).c_str())
-    ("help", po::bool_switch(), "print this help and exit")
-    ("version", po::bool_switch(), "print the version and exit");
-  // clang-format on
+  for (const OptionDoc& o : option_table()) {
+    std::string text = plain_text(o.help);
+    if (!o.default_text.empty()) text += " (default: " + plain_text(o.default_text) + ")";
+    const po::value_semantic* value = nullptr;
+    switch (o.kind) {
+      case OptionDoc::Kind::kFlag:
+        value = po::bool_switch();
+        break;
+      case OptionDoc::Kind::kValue:
+        value = po::value<std::string>()->value_name(o.value_name);
+        break;
+      case OptionDoc::Kind::kList:
+        value = po::value<std::vector<std::string>>()->composing()->value_name(o.value_name);
+        break;
+    }
+    desc.add_options()(o.name.c_str(), value, text.c_str());
+  }
   return desc;
 }
 
@@ -457,6 +365,13 @@ void read_worker_settings(const OptionValues& o, Config& config) {
 }
 
 }  // namespace
+
+std::vector<std::string> option_names() {
+  const po::options_description desc = describe_options();  // options() refers into it
+  std::vector<std::string> names;
+  for (const auto& option : desc.options()) names.push_back(option->long_name());
+  return names;
+}
 
 std::string help_text() {
   std::ostringstream out;

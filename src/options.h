@@ -16,7 +16,10 @@ namespace starter {
 Config parse_options(const std::vector<std::string>& args,
                      const std::map<std::string, std::string>& env);
 
-/// The --help text (also the source of the man page).
+/// The --help text: a synopsis, the options of option_table.h, the signals and exit statuses.
 std::string help_text();
+
+/// The long names of every option the parser knows, in --help's order (without "--").
+std::vector<std::string> option_names();
 
 }  // namespace starter

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <map>
@@ -83,7 +84,7 @@ class Server {
   void carry_out(const action::Signal& a);
   void carry_out(const action::WriteStatus& a);
   void carry_out(const action::Notify& a);
-  void carry_out(const action::Log& a) { log_line(a.text); }
+  void carry_out(const action::Log& a) { a.perl ? log_raw(a.text) : log_line(a.text); }
   void carry_out(const action::Exit& a) { exit_code_ = a.code; }
   void carry_out(const action::Preflight&);
   void carry_out(const action::ExecUpgrade&) { exec_due_ = true; }
@@ -105,6 +106,10 @@ class Server {
   /// Hands the listeners we bound to systemd's fd store, when the unit has one (fd_store.h).
   void store_listeners();
   std::map<std::string, std::string> envdir_now();
+  /// --envdir's part in our own settings (envdir.h), read at each turn of the loop as Perl
+  /// reads it at each turn of its own: a change is handed to the supervisor before anything
+  /// else of the turn.
+  void reread_envdir();
   /// WATCHDOG=1 from the loop itself, so a wedged loop is what systemd notices.
   void ping_watchdog();
   void feed(const Event& event) { pending_.push_back(event); }
@@ -116,6 +121,10 @@ class Server {
   EnvMap inherited_env_ = inherited_environment(environ);  ///< ours at start, for every generation
   /// Every name the envdir has set so far: one it stops setting is unset (worker_launch.h).
   std::set<std::string> envdir_names_;
+  /// --kill-old-delay or KILL_OLD_DELAY was given: without it, the delay follows auto-restart.
+  bool kill_old_delay_given_ = false;
+  std::vector<std::string> envdir_problems_;  ///< the last ones logged, said again once changed
+  std::optional<TimePoint> envdir_reread_at_;
   std::optional<StatusFile> status_file_;
   std::optional<LogTarget> log_;
   Listeners listeners_;
@@ -162,13 +171,23 @@ Server::Server(const Config& config, std::optional<UpgradeState> restored)
       mask_((cloexec_inherited_fds(), restored ? SignalMask::block_handled(restored->original_mask)
                                                : SignalMask::block_handled())),
       supervisor_(config.supervisor) {
+  for (const auto& [name, value] : config.exported_env)
+    kill_old_delay_given_ |= name == "KILL_OLD_DELAY";
   if (restored) {
     take_over(*restored);
     restored_ = std::move(restored);
     return;
   }
-  if (!config.envdir.empty())
-    for (const auto& [name, value] : read_envdir(config.envdir)) envdir_names_.insert(name);
+  if (!config.envdir.empty()) {
+    auto values = read_envdir(config.envdir);
+    for (const auto& [name, value] : values) envdir_names_.insert(name);
+    // A value that is not a number is refused at start, as the same variable in our
+    // environment is; at run time it is only said (reread_envdir).
+    std::vector<std::string> problems;
+    (void)settings_with_envdir(config.supervisor, kill_old_delay_given_, config.supervisor,
+                               values, problems);
+    if (!problems.empty()) throw UsageError(problems.front());
+  }
   check_dir(config.dir);
   std::string path = env_value(base_environment(config, inherited_env_), "PATH");
   check_executable(config.command.front(), path, config.dir);
@@ -180,7 +199,11 @@ Server::Server(const Config& config, std::optional<UpgradeState> restored)
   for (auto& socket : back.kept) passed.sockets.push_back(std::move(socket));
   listeners_ = Listeners::open(config.listeners, config.backlog, std::move(passed.sockets),
                                config.path_mode);
-  for (const auto& note : listeners_.take_notes()) log_line(note);
+  for (const auto& note : listeners_.take_notes()) {
+    // Perl prints this one bare (action::Log::perl says why); our other notes are ours.
+    bool perl = note.rfind("socket is duplicated to file descriptor ", 0) == 0;
+    perl ? log_raw(note) : log_line(note);
+  }
   if (config.listen_fds) listeners_.place_from_3();
   if (!config.log_file.empty()) {
     log_ = LogTarget::open(config.log_file, base_environment(config, inherited_env_), mask_);
@@ -347,9 +370,9 @@ void Server::store_listeners() {
   if (!stored.empty()) log_line("systemd's fd store keeps " + join(stored));
 }
 
-StatusDetail::Limits limits_of(const Config& c) {
+/// The settings in force, --envdir's included (they may change at run time).
+StatusDetail::Limits limits_of(const SupervisorSettings& s) {
   StatusDetail::Limits l;
-  const SupervisorSettings& s = c.supervisor;
   l.interval_ms = s.interval.count();
   l.ready = s.ready_notify ? "notify" : "interval";
   l.ready_timeout_ms = s.ready_timeout.count();
@@ -364,6 +387,7 @@ StatusDetail::Limits limits_of(const Config& c) {
 void Server::write_detail() {
   if (!detail_file_) return;
   supervisor_.describe(detail_);
+  detail_.limits = limits_of(supervisor_.settings());
   std::string text = format_detail(detail_);
   if (text == detail_written_) return;
   try {
@@ -386,7 +410,6 @@ int Server::run() {
                   : std::chrono::duration_cast<Millis>(Clock::now().time_since_epoch()).count();
     for (const auto& entry : listeners_.port_entries())
       detail_.listeners.push_back({entry.key, entry.fd});
-    detail_.limits = limits_of(config_);
   }
   if (image_) detail_.image = image_->path();
   ping_watchdog();
@@ -417,6 +440,7 @@ int Server::run() {
 }
 
 void Server::turn() {
+  reread_envdir();
   // Whatever was received is handled before any deadline is judged (Supervisor::handle): a
   // READY=1 sent in time counts even when we were not scheduled until after the timeout.
   for (;;) {
@@ -444,6 +468,7 @@ void Server::turn() {
     if (t && (!deadline || *t < *deadline)) deadline = t;
   };
   if (watchdog_period_) consider(next_watchdog_);
+  consider(envdir_reread_at_);
   consider(logger_restart_at_);
   if (preflight_) consider(preflight_deadline_);
   std::vector<pollfd> fds{{signals_->fd(), POLLIN, 0}};
@@ -631,6 +656,29 @@ std::map<std::string, std::string> Server::envdir_now() {
   auto values = read_envdir(config_.envdir, &notes);
   for (const auto& note : notes) log_line(note);
   return values;
+}
+
+void Server::reread_envdir() {
+  if (config_.envdir.empty()) return;
+  std::vector<std::string> problems;
+  auto values = read_envdir(config_.envdir, &problems);
+  const SupervisorSettings& now = supervisor_.settings();
+  SupervisorSettings settings =
+      settings_with_envdir(config_.supervisor, kill_old_delay_given_, now, values, problems);
+  // Once per problem, not at every turn: a bad value stays until someone mends it.
+  for (const auto& problem : problems)
+    if (std::find(envdir_problems_.begin(), envdir_problems_.end(), problem) ==
+        envdir_problems_.end())
+      log_line(problem + "; the setting stays as it was");
+  envdir_problems_ = std::move(problems);
+  if (!(settings == now))
+    pending_.insert(pending_.begin(),
+                    event::SettingsChanged{settings, "--envdir " + quote(config_.envdir)});
+  // Perl wakes once a second while auto-restart is on, reading the envdir each time, so that a
+  // new AUTO_RESTART_INTERVAL or ENABLE_AUTO_RESTART=0 counts within a second; so do we, then
+  // only. Without auto-restart nothing in the envdir matters before the next event.
+  envdir_reread_at_.reset();
+  if (settings.auto_restart) envdir_reread_at_ = Clock::now() + Seconds(1);
 }
 
 void Server::carry_out(const action::Spawn& a) {

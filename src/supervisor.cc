@@ -55,7 +55,7 @@ void Supervisor::on(const event::Reload&, TimePoint now) {
       log("received HUP while stopping, ignored");
       return;
     case Phase::kServing:
-      log("received HUP, spawning a new worker");
+      perl_log("received HUP, spawning a new worker");
       begin_reload(now);
       return;
     case Phase::kStarting:
@@ -63,7 +63,7 @@ void Supervisor::on(const event::Reload&, TimePoint now) {
       // Nothing on probation, a retry is scheduled: the operator may just have fixed the
       // program, so try now.
       if (respawn_at_ && !find(Role::kStarting)) {
-        log("received HUP, spawning a new worker");
+        perl_log("received HUP, spawning a new worker");
         respawn_at_.reset();
         died_serving_.reset();  // a deploy: it runs what is there now
         spawn(now);
@@ -92,8 +92,8 @@ void Supervisor::on(const event::Shutdown& e, TimePoint now) {
   int signo = stop_signal_ = e.signo == SIGTERM ? settings_.signal_on_term : SIGTERM;
   std::string list;
   for (const auto& w : workers_) list += (list.empty() ? "" : ",") + std::to_string(w.pid);
-  log("received " + signal_name(e.signo) + ", sending " + signal_name(signo) +
-      " to all workers:" + (list.empty() ? "none" : list));
+  perl_log("received " + signal_name(e.signo) + ", sending " + signal_name(signo) +
+           " to all workers:" + (list.empty() ? "none" : list));
   notify(action::Notify::Kind::kStopping);
   for (auto& w : workers_)
     if (!w.killed) send(w, signo, now);
@@ -113,7 +113,7 @@ void Supervisor::on(const event::Spawned& e, TimePoint now) {
   starting_error_ = e.exec_error;
   if (!e.exec_error.empty())
     log("generation " + std::to_string(e.generation) + ": " + e.exec_error);
-  log("starting new worker " + std::to_string(e.pid));
+  perl_log("starting new worker " + std::to_string(e.pid));
   if (fresh.respawn_of)
     log("generation " + std::to_string(e.generation) + " respawns " +
         (settings_.respawn_serving_release
@@ -155,14 +155,14 @@ void Supervisor::on(const event::ChildExited& e, TimePoint now) {
   abandon_descendants(gone, now);
 
   if (phase_ == Phase::kStopping) {
-    log("worker " + pid + " died, " + how);
+    perl_log("worker " + pid + " died, " + how);
     write_status();
     return exit_if_done();
   }
   switch (gone.role) {
     case Role::kStarting: {
       probation_end_.reset();
-      log("new worker " + pid + " seems to have failed to start, exit " + how);
+      perl_log("new worker " + pid + " seems to have failed to start, exit " + how);
       std::string reason = starting_error_.empty()
                                ? describe_wait_status(e.status) + " before it was up"
                                : "could not be started (" + starting_error_ + ")";
@@ -171,7 +171,7 @@ void Supervisor::on(const event::ChildExited& e, TimePoint now) {
       return;
     }
     case Role::kCurrent:
-      log("worker " + pid + " died unexpectedly with " + how + ", restarting");
+      perl_log("worker " + pid + " died unexpectedly with " + how + ", restarting");
       died_serving_ = gone;  // its replacements run its release, not whatever is on disk now
       write_status();
       if (phase_ == Phase::kReloading && (find(Role::kStarting) || spawning_))
@@ -186,7 +186,7 @@ void Supervisor::on(const event::ChildExited& e, TimePoint now) {
       schedule_respawn(now);
       return;
     case Role::kOld:
-      log("old worker " + pid + " died, " + how);
+      perl_log("old worker " + pid + " died, " + how);
       write_status();
       return;
     case Role::kFailed:
@@ -258,6 +258,24 @@ void Supervisor::on(const event::WorkerStatus& e, TimePoint) {
   if (Worker* w = find_generation(e.generation)) w->status = e.text;
 }
 
+void Supervisor::on(const event::SettingsChanged& e, TimePoint) {
+  const SupervisorSettings& was = settings_;
+  const SupervisorSettings& is = e.settings;
+  std::string changes;
+  auto add = [&](const std::string& text) { changes += (changes.empty() ? "" : ", ") + text; };
+  auto on_off = [](bool b) { return std::string(b ? "on" : "off"); };
+  if (is.auto_restart != was.auto_restart)
+    add("auto-restart " + on_off(is.auto_restart) + " (was " + on_off(was.auto_restart) + ")");
+  if (is.auto_restart_interval != was.auto_restart_interval)
+    add("auto-restart-interval " + duration_text(is.auto_restart_interval) + " (was " +
+        duration_text(was.auto_restart_interval) + ")");
+  if (is.kill_old_delay != was.kill_old_delay)
+    add("kill-old-delay " + duration_text(is.kill_old_delay) + " (was " +
+        duration_text(was.kill_old_delay) + ")");
+  if (!changes.empty()) log(e.source + ": " + changes);
+  settings_ = e.settings;
+}
+
 // --- transitions -------------------------------------------------------------------------
 
 void Supervisor::advance(TimePoint now) {
@@ -282,14 +300,14 @@ void Supervisor::advance(TimePoint now) {
   }
   if (kill_old_at_ && now >= *kill_old_at_) {
     kill_old_at_.reset();
-    log("killing old workers");
+    perl_log("killing old workers");
     signal_old(now);
     finish_reload(now);
   }
   if (auto t = auto_restart_due(); t && now >= *t) {
     bool forced = count(Role::kOld) > 0;
-    log(std::string("autorestart triggered (") + (forced ? "forced, " : "") +
-        "interval=" + std::to_string(settings_.auto_restart_interval.count() / 1000) + ")");
+    perl_log(std::string("autorestart triggered (") + (forced ? "forced, " : "") +
+             "interval=" + std::to_string(settings_.auto_restart_interval.count() / 1000) + ")");
     begin_reload(now);
   }
 }
@@ -341,15 +359,17 @@ void Supervisor::promote(TimePoint now) {
         std::to_string(fresh->generation) + ") is up");
     return finish_reload(now);
   }
-  log("new worker is now running, sending " + signal_name(settings_.signal_on_hup) +
-      " to old workers:" + (old.empty() ? "none" : old));
+  perl_log("new worker is now running, sending " + signal_name(settings_.signal_on_hup) +
+           " to old workers:" + (old.empty() ? "none" : old));
   if (!old.empty() && settings_.kill_old_delay.count() > 0) {
-    log("sleeping " + duration_text(settings_.kill_old_delay) + " before killing old workers");
+    // Perl's words: the delay is whole seconds (options.cc, envdir.cc).
+    perl_log("sleeping " + std::to_string(settings_.kill_old_delay.count() / 1000) +
+             " secs before killing old workers");
     phase_ = Phase::kRetiring;
     kill_old_at_ = now + settings_.kill_old_delay;
     return;
   }
-  if (!old.empty()) log("killing old workers");
+  if (!old.empty()) perl_log("killing old workers");
   signal_old(now);
   finish_reload(now);
 }
@@ -443,7 +463,7 @@ std::optional<TimePoint> Supervisor::auto_restart_due() const {
 
 void Supervisor::exit_if_done() {
   if (phase_ != Phase::kStopping || !workers_.empty() || spawning_) return;
-  log("exiting");
+  perl_log("exiting");
   out_.push_back(action::Exit{0});
 }
 
@@ -480,6 +500,9 @@ void Supervisor::notify(action::Notify::Kind kind) {
 void Supervisor::send_to(pid_t pid, int signo) { out_.push_back(action::Signal{pid, signo}); }
 
 void Supervisor::log(std::string text) { out_.push_back(action::Log{std::move(text)}); }
+void Supervisor::perl_log(std::string text) {
+  out_.push_back(action::Log{std::move(text), /*perl=*/true});
+}
 
 std::string Supervisor::status_line() const {
   StatusLineFacts facts;

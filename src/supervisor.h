@@ -59,6 +59,10 @@
 ///   UpgradeEnded   an upgrade under way         its outcome, logged; workers are never
 ///                                               signalled by any of these three (supervisor_
 ///                                               upgrade.cc)
+///   SettingsChanged any                          used from now on, what changed logged: an
+///                                               automatic restart is judged by the new
+///                                               interval at once; a --kill-old-delay already
+///                                               under way keeps its end (Perl sleeps it out)
 ///
 ///   start failed   kReloading with a generation serving: the reload failed; it is retried
 ///                  after the back-off (--reload-retry), or -> kServing; otherwise -> kStarting,
@@ -146,12 +150,19 @@ struct UpgradeEnded {
   bool ok;
   std::string reason;
 };
+/// The settings from now on: --envdir changed what Perl's start_server reads from its own
+/// environment (envdir.h). `source` names where they come from, for the log.
+struct SettingsChanged {
+  SupervisorSettings settings;
+  std::string source;
+};
 }  // namespace event
 
 using Event =
     std::variant<event::Start, event::Reload, event::Shutdown, event::Spawned, event::SpawnFailed,
                  event::ChildExited, event::Adopted, event::Ready, event::WorkerStatus, event::Tick,
-                 event::UpgradeRequested, event::PreflightDone, event::UpgradeEnded>;
+                 event::UpgradeRequested, event::PreflightDone, event::UpgradeEnded,
+                 event::SettingsChanged>;
 
 namespace action {
 struct Spawn {
@@ -175,6 +186,10 @@ struct Notify {
 };
 struct Log {
   std::string text;
+  /// A line Perl's start_server prints too, worded as it is (its first part at least): it is
+  /// printed bare, as Perl prints it, so that a log parser written for Perl's (anchored at
+  /// ^) reads ours. Lines of ours carry "start_server: " (log.h).
+  bool perl = false;
 };
 struct Exit {
   int code;
@@ -229,6 +244,7 @@ class Supervisor {
   std::optional<TimePoint> next_deadline() const;
 
   Phase phase() const { return phase_; }
+  const SupervisorSettings& settings() const { return settings_; }
   const std::vector<Worker>& workers() const { return workers_; }
   /// One line for systemd's STATUS= and the logs (its text: status_format's status_line).
   std::string status_line() const;
@@ -252,6 +268,7 @@ class Supervisor {
   void on(const event::Ready& e, TimePoint now);
   void on(const event::WorkerStatus& e, TimePoint now);
   void on(const event::Tick&, TimePoint) {}
+  void on(const event::SettingsChanged& e, TimePoint now);
   // supervisor_upgrade.cc
   void on(const event::UpgradeRequested&, TimePoint now);
   void on(const event::PreflightDone& e, TimePoint now);
@@ -274,6 +291,7 @@ class Supervisor {
   void write_status();
   void notify(action::Notify::Kind kind);
   void log(std::string text);
+  void perl_log(std::string text);  ///< action::Log::perl
   void exit_if_done();
   bool took_over_by_descendant(Worker& w, const event::ChildExited& e);
   void abandon_descendants(const Worker& gone, TimePoint now);

@@ -147,6 +147,9 @@ UpgradeState::Supervisor Supervisor::snapshot() const {
   s.respawn_of = respawn_of_;
   s.upgrades = upgrades_;
   s.upgrade_requested = ns(upgrade_requested_);
+  s.kill_old_delay_ms = settings_.kill_old_delay.count();
+  s.auto_restart = settings_.auto_restart;
+  s.auto_restart_interval_ms = settings_.auto_restart_interval.count();
   for (const auto& w : workers_) s.workers.push_back(saved(w));
   if (died_serving_) s.died_serving = saved(*died_serving_);
   if (last_reload_)
@@ -174,6 +177,11 @@ void Supervisor::restore(const UpgradeState::Supervisor& s) {
   respawn_of_ = s.respawn_of;
   upgrades_ = s.upgrades;
   upgrade_requested_ = at(s.upgrade_requested);
+  // What --envdir changed goes on; the new image's first turn reads the envdir again.
+  if (s.kill_old_delay_ms) settings_.kill_old_delay = Millis(*s.kill_old_delay_ms);
+  if (s.auto_restart) settings_.auto_restart = *s.auto_restart;
+  if (s.auto_restart_interval_ms)
+    settings_.auto_restart_interval = Millis(*s.auto_restart_interval_ms);
   workers_.clear();
   for (const auto& w : s.workers) workers_.push_back(restored(w));
   died_serving_.reset();

@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <map>
+#include <optional>
+#include <type_traits>
 
 #include "record_text.h"
 
@@ -28,6 +30,15 @@ class RecordWriter {
     return text(key, std::to_string(value));
   }
   RecordWriter& flag(std::string_view key, bool value) { return text(key, value ? "1" : "0"); }
+  /// Written only when there is a value: a reader keeps its own when the field is absent.
+  template <typename T>
+  RecordWriter& optional(std::string_view key, const std::optional<T>& value) {
+    if (!value) return *this;
+    if constexpr (std::is_same_v<T, bool>)
+      return flag(key, *value);
+    else
+      return number(key, *value);
+  }
   RecordWriter& time(std::string_view key, std::optional<MonotonicNs> t) {
     return text(key, t ? std::to_string(*t) : "-");
   }
@@ -98,6 +109,17 @@ class RecordReader {
     if (!v) return;
     if (*v != "0" && *v != "1") bad(key, *v);
     out = *v == "1";
+  }
+  /// A field that may be absent (a writer from before it): `out` stays empty then.
+  template <typename T>
+  void optional(const char* key, std::optional<T>& out) const {
+    if (!find(key, false)) return;
+    T value{};
+    if constexpr (std::is_same_v<T, bool>)
+      flag(key, value);
+    else
+      number(key, value);
+    out = value;
   }
   void time(const char* key, std::optional<MonotonicNs>& out) const {
     const std::string* v = find(key, false);
@@ -206,6 +228,9 @@ void read_supervisor(const RecordReader& r, UpgradeState::Supervisor& s) {
   r.number("respawn_of", s.respawn_of);
   r.number("upgrades", s.upgrades);
   r.time("upgrade_requested", s.upgrade_requested);
+  r.optional("kill_old_delay_ms", s.kill_old_delay_ms);
+  r.optional("auto_restart", s.auto_restart);
+  r.optional("auto_restart_interval_ms", s.auto_restart_interval_ms);
 }
 
 void read_record(std::string_view name, const RecordReader& r, UpgradeState& s,
@@ -340,7 +365,10 @@ std::string format_upgrade_state(const UpgradeState& s) {
       .text("last_status", v.last_status)
       .number("respawn_of", v.respawn_of)
       .number("upgrades", v.upgrades)
-      .time("upgrade_requested", v.upgrade_requested);
+      .time("upgrade_requested", v.upgrade_requested)
+      .optional("kill_old_delay_ms", v.kill_old_delay_ms)
+      .optional("auto_restart", v.auto_restart)
+      .optional("auto_restart_interval_ms", v.auto_restart_interval_ms);
   for (const auto& w : v.workers) write_worker(out, "worker", w);
   if (v.died_serving) write_worker(out, "died", *v.died_serving);
   if (const auto& r = v.last_reload)

@@ -29,8 +29,10 @@
 ///                 respawn_at=T kill_old_at=T failures=N reload_queued=0|1 stop_signal=SIG
 ///                 starting_error=TEXT failed_generation=G retrying=0|1 failure=TEXT
 ///                 last_status=TEXT respawn_of=G upgrades=N upgrade_requested=T
+///                 kill_old_delay_ms=MS auto_restart=0|1 auto_restart_interval_ms=MS
 ///                                                       (upgrades: how many this process tried,
-///                                                       this one included)
+///                                                       this one included; the last three: the
+///                                                       settings in force, --envdir's included)
 ///     worker      generation=G pid=PID role=ROLE spawned=T signalled=0|1 kill_at=T killed=0|1
 ///                 last_signal=SIG status=TEXT descendants=PID,PID program=P dir=D
 ///                 release=NAME respawn_of=G
@@ -127,6 +129,12 @@ struct UpgradeState {
     unsigned long respawn_of = 0;
     unsigned long upgrades = 0;
     std::optional<MonotonicNs> upgrade_requested;  ///< when the SIGUSR2 of this upgrade was read
+    /// The settings in force, which --envdir may have changed at run time (envdir.h): a value
+    /// the envdir holds that is not a number keeps the one before, which only this knows.
+    /// Absent (an image from before them): the new image's command line.
+    std::optional<long long> kill_old_delay_ms;
+    std::optional<bool> auto_restart;
+    std::optional<long long> auto_restart_interval_ms;
     std::vector<Worker> workers;
     std::optional<Worker> died_serving;
     std::optional<Reload> last_reload;

@@ -360,6 +360,15 @@ TEST(BadInput, NewlineInKillOldDelayFromTheEnvironment) {
                             {"KILL_OLD_DELAY=1\n2"});
 }
 
+// Our own settings in the envdir are numbers as in our environment (README, Perl differences).
+TEST(BadInput, NonNumericKillOldDelayInTheEnvdir) {
+  TempDir dir;
+  make_dir(dir / "env");
+  write_file(dir / "env/KILL_OLD_DELAY", "5s\n");
+  expect_refused_with_files(dir, {"--envdir=" + (dir / "env")},
+                            "--envdir: KILL_OLD_DELAY: invalid value '5s'");
+}
+
 TEST(BadInput, DaemonizeWithoutLogFile) {
   TempDir dir;
   expect_refused_with_files(dir, {"--daemonize"}, "log-file");

@@ -281,6 +281,58 @@ TEST(EnvDir, IsReadForEveryGenerationAndRemovedFilesUnset) {
   EXPECT_EQ(report.env(2, "BAZ"), "baz");
 }
 
+// Perl's start_server reads the envdir into its own environment too, at each turn of its
+// loop: KILL_OLD_DELAY there changes how long the old generation lives after a HUP. Costs about
+// 2.5 s: two reloads wait the 1 s delay.
+TEST(EnvDir, KillOldDelayInItChangesTheRunningStarter) {
+  TempDir dir;
+  Report report(dir);
+  std::string env = dir / "env";
+  make_dir(env);
+  StarterProcess starter(dir, concat({"--interval=0", "--envdir=" + env, "--port=127.0.0.1:0"},
+                                     worker_args(dir)));
+  auto pid1 = report.wait_for_ready(1);
+  ASSERT_TRUE(pid1) << starter.output();
+
+  write_file(env + "/KILL_OLD_DELAY", "1\n");  // after the start: read at run time
+  starter.signal(SIGHUP);
+  auto pid2 = report.wait_for_ready(2);
+  ASSERT_TRUE(pid2) << starter.output();
+  Stopwatch since_ready2;
+  ASSERT_TRUE(report.wait_for_signal(*pid1, "TERM")) << starter.output();
+  EXPECT_GE(since_ready2.ms(), 800) << "old worker signalled before KILL_OLD_DELAY=1 passed";
+  EXPECT_NE(starter.output().find("start_server: --envdir '" + env +
+                                  "': kill-old-delay 1s (was 0s)\n"),
+            std::string::npos)
+      << starter.output();
+
+  // Not a number: said once, and the delay stays.
+  write_file(env + "/KILL_OLD_DELAY", "2s\n");
+  starter.signal(SIGHUP);
+  auto pid3 = report.wait_for_ready(3);
+  ASSERT_TRUE(pid3) << starter.output();
+  ASSERT_TRUE(report.wait_for_signal(*pid2, "TERM")) << starter.output();
+  EXPECT_NE(starter.output().find("start_server: --envdir: KILL_OLD_DELAY: invalid value '2s' (a "
+                                  "whole number of seconds, at least 0, expected); the setting "
+                                  "stays as it was\n"),
+            std::string::npos)
+      << starter.output();
+
+  // Removed: back to the command line's (none: 0), as without an envdir.
+  ASSERT_EQ(::unlink((env + "/KILL_OLD_DELAY").c_str()), 0);
+  starter.signal(SIGHUP);
+  ASSERT_TRUE(report.wait_for_ready(4)) << starter.output();
+  ASSERT_TRUE(report.wait_for_signal(*pid3, "TERM")) << starter.output();
+  std::string out = starter.output();
+  EXPECT_NE(out.find("kill-old-delay 0s (was 1s)"), std::string::npos) << out;
+  std::size_t sleeps = 0;
+  const std::string sleeping = "\nsleeping 1 secs before killing old workers\n";  // bare, as Perl's
+  for (std::size_t at = 0; (at = out.find(sleeping, at)) != std::string::npos; ++at) ++sleeps;
+  EXPECT_EQ(sleeps, 2u) << out;
+  EXPECT_EQ(out.find("invalid value '2s'"), out.rfind("invalid value '2s'")) << "said twice:\n"
+                                                                             << out;
+}
+
 TEST(EnvDir, TakenFromTheEnvdirVariable) {
   TempDir dir;
   Report report(dir);

@@ -7,7 +7,7 @@
 # installed start_server on loopback.
 #
 # Usage: install_test.sh SOURCE_DIR
-# Exits 77 (skipped) without help2man, curl, python3, gcc or g++.
+# Exits 77 (skipped) without man, curl, python3, gcc or g++.
 set -euo pipefail
 
 # grep that reads its whole input: `cmd | grep -q` lets cmd die of SIGPIPE when grep stops at
@@ -15,7 +15,7 @@ set -euo pipefail
 grep_all() { grep "$@" >/dev/null; }
 src=$(cd "$1" && pwd)
 . "$src/tests/packaging/lib.sh"
-for tool in help2man curl python3 gcc g++; do
+for tool in man curl python3 gcc g++; do
   command -v "$tool" >/dev/null || skip "$tool not found (scripts/install-deps --test installs it)"
 done
 
@@ -56,6 +56,19 @@ exported=$(nm -D --defined-only "$libdir/libserver_starter.so" | awk '$2 ~ /^[TD
 if readelf -d "$prefix/bin/start_server" | grep_all 'NEEDED.*libserver_starter'; then
   fail "start_server needs libserver_starter.so at run time"
 fi
+# Each unit runs the start_server of this install: /usr/bin/start_server may be Perl's. The
+# examples name nothing of "myapp" but the program (%N does), so a copy can take any name.
+examples=share/doc/start_server/examples
+for unit in lib/systemd/system/start_server@.service "$examples/myapp.service" \
+            "$examples/myapp-notify-reload.service" "$examples/myapp.socket"; do
+  [[ -f "$prefix/$unit" ]] || fail "$prefix/$unit not installed"
+  wrong=$(awk -v want="$prefix/bin/start_server" '/^Exec(Start|Reload)=/ {
+      cmd = $0; sub(/^[^=]*=/, "", cmd); split(cmd, w, " "); if (w[1] != want) print }' \
+    "$prefix/$unit")
+  [[ -z "$wrong" ]] || fail "$unit runs another start_server than $prefix/bin/start_server: $wrong"
+  named=$(awk '!/^#/ && /myapp/ && !/\/usr\/bin\/myapp/' "$prefix/$unit")
+  [[ -z "$named" ]] || fail "$unit names myapp where its own name (%N) belongs: $named"
+done
 warnings=$(MANWIDTH=80 man --warnings -l "$prefix/share/man/man1/start_server.1" 2>&1 >/dev/null)
 [[ -z "$warnings" ]] || fail "start_server.1: $warnings"
 say "ok: installed under $prefix"

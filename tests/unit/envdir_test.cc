@@ -116,5 +116,114 @@ TEST(ReadEnvdir, AValueIsCutAtANulByteAndThatIsSaid) {
   EXPECT_EQ(notes[0].find('\n'), std::string::npos);
 }
 
+// --- settings_with_envdir: what the envdir makes of our own settings (Perl's %ENV) ---------
+
+using namespace std::chrono_literals;
+
+/// settings_with_envdir over the defaults (nothing given on the command line), current = them.
+SupervisorSettings over_defaults(const Vars& envdir, std::vector<std::string>* problems = nullptr) {
+  std::vector<std::string> own;
+  SupervisorSettings s = settings_with_envdir({}, false, {}, envdir, problems ? *problems : own);
+  if (!problems) {
+    EXPECT_TRUE(own.empty()) << own.front();
+  }
+  return s;
+}
+
+TEST(SettingsWithEnvdir, NothingOfOursLeavesTheCommandLine) {
+  SupervisorSettings cli;
+  cli.kill_old_delay = 3s;
+  cli.auto_restart = true;
+  cli.auto_restart_interval = 60s;
+  std::vector<std::string> problems;
+  EXPECT_EQ(settings_with_envdir(cli, true, cli, {{"DATABASE_URL", "x"}}, problems), cli);
+  EXPECT_TRUE(problems.empty());
+}
+
+// Perl: the options go into %ENV first, then `local @ENV{...}` puts the envdir over them.
+TEST(SettingsWithEnvdir, TheEnvdirWinsOverTheCommandLine) {
+  SupervisorSettings cli;
+  cli.kill_old_delay = 3s;
+  cli.auto_restart_interval = 60s;
+  std::vector<std::string> problems;
+  SupervisorSettings s = settings_with_envdir(
+      cli, true, cli, {{"KILL_OLD_DELAY", "10"}, {"AUTO_RESTART_INTERVAL", "30"}}, problems);
+  EXPECT_EQ(s.kill_old_delay, 10s);
+  EXPECT_EQ(s.auto_restart_interval, 30s);
+  EXPECT_FALSE(s.auto_restart);
+  EXPECT_TRUE(problems.empty());
+}
+
+// Perl: `defined $ENV{KILL_OLD_DELAY} ? ... : $ENV{ENABLE_AUTO_RESTART} ? 5 : 0`.
+TEST(SettingsWithEnvdir, AutoRestartBringsItsKillOldDelayUnlessOneWasGiven) {
+  SupervisorSettings s = over_defaults({{"ENABLE_AUTO_RESTART", "1"}});
+  EXPECT_TRUE(s.auto_restart);
+  EXPECT_EQ(s.kill_old_delay, 5s);
+  EXPECT_EQ(s.auto_restart_interval, 360s);
+
+  SupervisorSettings cli;
+  cli.kill_old_delay = 0s;  // --kill-old-delay=0 given
+  std::vector<std::string> problems;
+  EXPECT_EQ(settings_with_envdir(cli, true, cli, {{"ENABLE_AUTO_RESTART", "1"}}, problems)
+                .kill_old_delay,
+            0s);
+}
+
+TEST(SettingsWithEnvdir, AutoRestartOffByZeroDropsItsKillOldDelay) {
+  SupervisorSettings cli;  // --enable-auto-restart, no --kill-old-delay
+  cli.auto_restart = true;
+  cli.kill_old_delay = SupervisorSettings::kAutoRestartKillOldDelay;
+  std::vector<std::string> problems;
+  SupervisorSettings s =
+      settings_with_envdir(cli, false, cli, {{"ENABLE_AUTO_RESTART", "0"}}, problems);
+  EXPECT_FALSE(s.auto_restart);
+  EXPECT_EQ(s.kill_old_delay, 0s);
+}
+
+// Perl's truth: anything but "" and "0" is on, "no" included.
+TEST(SettingsWithEnvdir, EnableAutoRestartIsOnUnlessZero) {
+  EXPECT_TRUE(over_defaults({{"ENABLE_AUTO_RESTART", "yes"}}).auto_restart);
+  EXPECT_TRUE(over_defaults({{"ENABLE_AUTO_RESTART", "no"}}).auto_restart);
+  EXPECT_FALSE(over_defaults({{"ENABLE_AUTO_RESTART", "0"}}).auto_restart);
+}
+
+// A file whose first line is empty is no value, as an empty variable in our environment.
+TEST(SettingsWithEnvdir, AnEmptyValueLeavesTheCommandLine) {
+  SupervisorSettings cli;
+  cli.kill_old_delay = 3s;
+  std::vector<std::string> problems;
+  EXPECT_EQ(settings_with_envdir(cli, true, cli,
+                                 {{"KILL_OLD_DELAY", ""}, {"AUTO_RESTART_INTERVAL", ""}}, problems),
+            cli);
+  EXPECT_TRUE(problems.empty());
+}
+
+TEST(SettingsWithEnvdir, NotANumberKeepsTheCurrentValueAndSaysSo) {
+  SupervisorSettings cli;
+  SupervisorSettings current;
+  current.kill_old_delay = 7s;
+  current.auto_restart_interval = 90s;
+  std::vector<std::string> problems;
+  SupervisorSettings s = settings_with_envdir(
+      cli, false, current, {{"KILL_OLD_DELAY", "10s"}, {"AUTO_RESTART_INTERVAL", "0"}}, problems);
+  EXPECT_EQ(s.kill_old_delay, 7s);
+  EXPECT_EQ(s.auto_restart_interval, 90s);
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0],
+            "--envdir: AUTO_RESTART_INTERVAL: invalid value '0' (a whole number of seconds, at "
+            "least 1, expected)");
+  EXPECT_EQ(problems[1],
+            "--envdir: KILL_OLD_DELAY: invalid value '10s' (a whole number of seconds, at least "
+            "0, expected)");
+  for (const char* bad : {" 5", "+5", "-1", "2.5", "5\r"}) {
+    problems.clear();
+    EXPECT_EQ(settings_with_envdir(cli, false, current, {{"KILL_OLD_DELAY", bad}}, problems)
+                  .kill_old_delay,
+              7s)
+        << bad;
+    EXPECT_EQ(problems.size(), 1u) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace starter

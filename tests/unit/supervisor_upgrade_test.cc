@@ -189,7 +189,13 @@ TEST_F(SupervisorUpgrade, RestoresTheCheckedInVersion1State) {
   const UpgradeState::Supervisor& saved = std::get<UpgradeState>(parsed).supervisor;
   Supervisor restored(settings);
   restored.restore(saved);
-  EXPECT_EQ(restored.snapshot(), saved);
+  // Version 1 as first written has no settings: the command line's stand, and are written on.
+  UpgradeState::Supervisor expected = saved;
+  expected.kill_old_delay_ms = settings.kill_old_delay.count();
+  expected.auto_restart = settings.auto_restart;
+  expected.auto_restart_interval_ms = settings.auto_restart_interval.count();
+  EXPECT_EQ(restored.snapshot(), expected);
+  EXPECT_EQ(restored.settings(), settings);
   EXPECT_EQ(restored.phase(), Phase::kReloading);
   ASSERT_EQ(restored.workers().size(), 2u);
   EXPECT_EQ(restored.workers()[1].descendants, (std::vector<pid_t>{4262, 4263}));

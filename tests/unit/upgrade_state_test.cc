@@ -94,6 +94,9 @@ TEST(UpgradeState, RoundTripsEveryOptionalPart) {
   v.retrying = true;
   v.failure = "generation 7 exited with status 1\tbefore\nit was up\\";
   v.respawn_of = 2;
+  v.kill_old_delay_ms = 10'000;  // what --envdir set at run time
+  v.auto_restart = true;
+  v.auto_restart_interval_ms = 60'000;
   v.workers[0].role = "old";
   v.workers[0].signalled = true;
   v.workers[0].kill_at = 81'300'000'000'000;
