@@ -1,7 +1,8 @@
 // libFuzzer target: SERVER_STARTER_PORT as the worker sees it. The daemon-side decoder
-// (server_starter_port.h) and the client library's parse_server_ports (server_starter.h) on
-// arbitrary bytes: they agree, a success lists usable entries, a failure is one line naming the
-// variable, and encoding what was decoded gives a value that decodes to the same entries.
+// (server_starter_port.h) and the client library's parse_server_ports (server_starter.h, its
+// C++ layer over the C API) on arbitrary bytes: they agree, a success lists usable entries, a
+// failure is one line naming the variable, and encoding what was decoded gives a value that
+// decodes to the same entries.
 
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +16,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
+  // An environment value ends at its first NUL, and so does what the client library's C API
+  // reads: both parsers see the same text.
+  input = input.substr(0, input.find('\0'));
 
   starter::PortDecodeResult decoded = starter::decode_server_starter_port(input);
   if (decoded.ok()) {

@@ -131,5 +131,35 @@ TEST(Cli, HelloWorkerExampleServesItsPidAndDrainsOnTerm) {
   EXPECT_FALSE(process_alive(workers[0]));
 }
 
+TEST(Cli, CAndCxx11ExamplesServeAndExitOnTerm) {
+  // examples/hello_c.c (C99, the C API) and hello_cxx11.cc (C++11, the header's C++ layer).
+  for (const std::string& worker : {kHelloC, kHelloCxx11}) {
+    SCOPED_TRACE(worker);
+    TempDir dir;
+    std::string sock = dir / "hello.sock";
+    StarterProcess starter(dir, {"--interval=0", "--path=" + sock, "--", worker});
+    std::vector<pid_t> workers;
+    ASSERT_TRUE(wait_until([&] { return (workers = children_of(starter.pid())).size() == 1; }))
+        << starter.output();
+    std::string reply;
+    ASSERT_TRUE(wait_until([&] {
+      return (reply = request(sock, 3s, "GET / HTTP/1.0\r\n\r\n")).rfind("HTTP/1.", 0) == 0;
+    })) << reply
+        << "\n"
+        << starter.output();
+    EXPECT_NE(
+        reply.find("\r\n\r\nHello from generation 1 (pid " + std::to_string(workers[0]) + ")\n"),
+        std::string::npos)
+        << reply;
+    starter.signal(SIGTERM);
+    EXPECT_EQ(starter.wait_exit(), 0) << starter.output();
+    EXPECT_FALSE(process_alive(workers[0]));
+    EXPECT_NE(starter.output().find("generation 1 pid " + std::to_string(workers[0]) + " stopping"),
+              std::string::npos)
+        << "the worker did not exit through its SIGTERM path:\n"
+        << starter.output();
+  }
+}
+
 }  // namespace
 }  // namespace itest

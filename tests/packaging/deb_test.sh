@@ -2,8 +2,8 @@
 # ctest debian_package: the Debian package, end to end, on this machine. Builds the .debs
 # from a clean copy of the tree, runs lintian on them, installs them with dpkg -i beside
 # libserver-starter-perl (Perl first, then ours; then the Perl packages removed and
-# reinstalled under ours), serves the installed example worker with the installed
-# start_server, checks the Perl modules and the diverted Perl start_server, then removes and
+# reinstalled under ours), builds the installed example workers with the installed -dev
+# package (C99, C++11, C++17, C++20) and serves each with the installed start_server, checks the Perl modules and the diverted Perl start_server, then removes and
 # purges ours and checks that nothing of them is left and the Perl start_server is back.
 #
 # Usage: deb_test.sh SOURCE_DIR
@@ -24,7 +24,7 @@ for tool in dpkg-buildpackage dh lintian git; do
 done
 git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1 || skip "$src is not a git checkout"
 
-ours=(start-server libserver-starter0 libserver-starter-dev)
+ours=(start-server libserver-starter1 libserver-starter-dev)
 perl_pkgs=(libserver-starter-perl libnet-server-ss-prefork-perl)
 installed() { [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == installed ]]; }
 for p in "${perl_pkgs[@]}"; do installed "$p" || fail "$p is not installed (scripts/install-deps --test)"; done
@@ -125,17 +125,22 @@ check_diverted
 check_perl
 say "ok: installed beside libserver-starter-perl; $(dpkg -S /usr/bin/start_server | tr '\n' ' ')"
 
-# The installed example, built with the installed -dev package both ways, on the installed
-# start_server.
-example=/usr/share/doc/start-server/examples/hello_worker.cc
+# The installed examples, built with the installed -dev package both ways (the C one at
+# -std=c99, the C++ one at -std=c++11 and -std=c++17, hello_worker at -std=c++20), on the
+# installed start_server.
+examples=/usr/share/doc/start-server/examples
 # shellcheck disable=SC2046  # pkg-config's output is meant to be split into words
-run pkg-config.log c++ -std=c++20 -o "$tmp/hello_worker" "$example" $(pkg-config --cflags --libs server_starter libsystemd)
-ldd "$tmp/hello_worker" | grep_all -E "libserver_starter\.so\.0 => /(usr/)?lib/" || fail "hello_worker: $(ldd "$tmp/hello_worker")"
+run pkg-config.log g++ -std=c++20 -o "$tmp/hello_worker" "$examples/hello_worker.cc" $(pkg-config --cflags --libs server_starter libsystemd)
+ldd "$tmp/hello_worker" | grep_all -E "libserver_starter\.so\.1 => /(usr/)?lib/" || fail "hello_worker: $(ldd "$tmp/hello_worker")"
 ! ldd /usr/bin/start_server | grep_all libserver_starter || fail "start_server links libserver_starter.so"
 serve_and_check /usr/bin/start_server "$tmp/hello_worker"
-run cmake.log cmake -S "$src/tests/packaging/consumer" -B "$tmp/consumer" -DWORKER_SOURCE="$example"
+serve_each_standard /usr/bin/start_server "$examples" "$tmp"
+ldd "$tmp/hello_c99" | grep_all -E "libserver_starter\.so\.1 => /(usr/)?lib/" || fail "hello_c99: $(ldd "$tmp/hello_c99")"
+run cmake.log cmake -S "$src/tests/packaging/consumer" -B "$tmp/consumer" -DEXAMPLES_DIR="$examples"
 run cmake-build.log cmake --build "$tmp/consumer"
-serve_and_check /usr/bin/start_server "$tmp/consumer/hello_worker"
+for worker in hello_worker hello_c hello_cxx11; do
+  serve_and_check /usr/bin/start_server "$tmp/consumer/$worker"
+done
 
 [[ "$(man -w start_server)" == /usr/share/man/man1/start_server.1.gz ]] || fail "man -w start_server: $(man -w start_server)"
 # /lib/systemd/system on Debian 12, /usr/lib/systemd/system on 13 (debian/rules).

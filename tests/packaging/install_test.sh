@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # ctest cmake_install: the from-source install story. Configures the tree with a temporary
 # CMAKE_INSTALL_PREFIX, builds and installs it, checks what landed, then builds the example
-# worker against the installed library as a worker project would, once through
-# find_package(start_server) and once through pkg-config, and serves each with the
+# workers against the installed library as a worker project would, once through
+# find_package(start_server) and once through pkg-config (the C one at -std=c99, the C++ one
+# at -std=c++11 and -std=c++17, hello_worker at -std=c++20), and serves each with the
 # installed start_server on loopback.
 #
 # Usage: install_test.sh SOURCE_DIR
-# Exits 77 (skipped) without man, curl, python3 or a C++ compiler.
+# Exits 77 (skipped) without man, curl, python3, gcc or g++.
 set -euo pipefail
 
 # grep that reads its whole input: `cmd | grep -q` lets cmd die of SIGPIPE when grep stops at
@@ -14,7 +15,7 @@ set -euo pipefail
 grep_all() { grep "$@" >/dev/null; }
 src=$(cd "$1" && pwd)
 . "$src/tests/packaging/lib.sh"
-for tool in man curl python3 c++; do
+for tool in man curl python3 gcc g++; do
   command -v "$tool" >/dev/null || skip "$tool not found (scripts/install-deps --test installs it)"
 done
 
@@ -40,13 +41,18 @@ for f in bin/start_server include/server_starter.h share/man/man1/start_server.1
          lib/systemd/system/start_server@.service; do
   [[ -f "$prefix/$f" ]] || fail "$prefix/$f not installed"
 done
-for f in libserver_starter.so libserver_starter.so.0 cmake/start_server/start_serverConfig.cmake \
+for f in libserver_starter.so libserver_starter.so.1 cmake/start_server/start_serverConfig.cmake \
          cmake/start_server/start_serverConfigVersion.cmake; do
   [[ -e "$libdir/$f" ]] || fail "$libdir/$f not installed"
 done
 [[ -z "$(find "$prefix" -name '*.a')" ]] || fail "a static archive was installed"
-readelf -d "$libdir/libserver_starter.so" | grep_all 'SONAME.*\[libserver_starter\.so\.0\]' ||
-  fail "libserver_starter.so has no SONAME libserver_starter.so.0"
+readelf -d "$libdir/libserver_starter.so" | grep_all 'SONAME.*\[libserver_starter\.so\.1\]' ||
+  fail "libserver_starter.so has no SONAME libserver_starter.so.1"
+# The ABI is the C API alone: every exported function is server_starter_*, nothing C++.
+exported=$(nm -D --defined-only "$libdir/libserver_starter.so" | awk '$2 ~ /^[TDBRVW]$/ {print $3}')
+[[ -n $exported ]] || fail "libserver_starter.so exports nothing"
+! grep -v '^server_starter_' <<<"$exported" >/dev/null ||
+  fail "libserver_starter.so exports more than the C API: $(grep -v '^server_starter_' <<<"$exported" | head -n 5 | tr '\n' ' ')"
 if readelf -d "$prefix/bin/start_server" | grep_all 'NEEDED.*libserver_starter'; then
   fail "start_server needs libserver_starter.so at run time"
 fi
@@ -67,16 +73,20 @@ warnings=$(MANWIDTH=80 man --warnings -l "$prefix/share/man/man1/start_server.1"
 [[ -z "$warnings" ]] || fail "start_server.1: $warnings"
 say "ok: installed under $prefix"
 
-# A worker project using the CMake package (its RPATH finds the library).
+# A worker project using the CMake package (its RPATH finds the library): the C99, C++11
+# and C++20 examples.
 run consumer-configure.log cmake -S "$src/tests/packaging/consumer" -B "$tmp/consumer" \
-  -DCMAKE_PREFIX_PATH="$prefix" -DWORKER_SOURCE="$src/examples/hello_worker.cc"
+  -DCMAKE_PREFIX_PATH="$prefix" -DEXAMPLES_DIR="$src/examples"
 run consumer-build.log cmake --build "$tmp/consumer"
-serve_and_check "$prefix/bin/start_server" "$tmp/consumer/hello_worker"
+for worker in hello_worker hello_c hello_cxx11; do
+  serve_and_check "$prefix/bin/start_server" "$tmp/consumer/$worker"
+done
 
-# The same worker built with pkg-config, as README.Debian shows.
+# The same workers built with pkg-config, as README.Debian shows.
 export PKG_CONFIG_PATH=$libdir/pkgconfig
 # shellcheck disable=SC2046  # pkg-config's output is meant to be split into words
-run pkg-config-build.log c++ -std=c++20 -o "$tmp/hello_worker_pc" "$src/examples/hello_worker.cc" \
+run pkg-config-build.log g++ -std=c++20 -o "$tmp/hello_worker_pc" "$src/examples/hello_worker.cc" \
   $(pkg-config --cflags --libs server_starter libsystemd)
 serve_and_check "$prefix/bin/start_server" "$tmp/hello_worker_pc" LD_LIBRARY_PATH="$libdir"
+serve_each_standard "$prefix/bin/start_server" "$src/examples" "$tmp" LD_LIBRARY_PATH="$libdir"
 say "passed"

@@ -19,7 +19,7 @@
 # does not run on 13: Boost 1.74).
 #
 # With START_SERVER_DEBS, a directory that scripts/build-debs filled, the guest gets our
-# packages the way an operator does: dpkg -i of start-server, libserver-starter0 and
+# packages the way an operator does: dpkg -i of start-server, libserver-starter1 and
 # libserver-starter-dev inside the booted guest, whose dependencies the tree already holds;
 # then /usr/bin/start_server, its libraries and start_server@.service are the package's, and
 # myapp.socket/myapp.service are copied from the package's examples
@@ -79,7 +79,7 @@ no_debs() {
   debs=()
 }
 if [[ -n ${START_SERVER_DEBS:-} ]]; then
-  for pkg in start-server libserver-starter0 libserver-starter-dev; do
+  for pkg in start-server libserver-starter1 libserver-starter-dev; do
     found=()
     for deb in "$START_SERVER_DEBS/${pkg}"_*.deb; do [[ -f $deb ]] && found+=("$(realpath "$deb")"); done
     if ((${#found[@]} > 1)); then
@@ -335,7 +335,7 @@ if ((${#debs[@]})); then
 $out"
   # shellcheck disable=SC2016 # dpkg-query's fields, not the shell's
   installed=$(in_guest_clean dpkg-query -W -f '${Package} ${Version} ${db:Status-Status}\n' \
-    start-server libserver-starter0 libserver-starter-dev 2>&1 || true)
+    start-server libserver-starter1 libserver-starter-dev 2>&1 || true)
   [[ $(grep -c ' installed$' <<<"$installed") == "${#debs[@]}" ]] ||
     fail "after dpkg -i, dpkg-query says:
 $installed"
@@ -347,9 +347,9 @@ $files"
   done
   # The files on disk are the package's (md5sums), and the binary runs with what the
   # package's dependencies brought into the tree.
-  out=$(in_guest_clean dpkg --verify start-server libserver-starter0 2>&1) ||
-    fail "dpkg --verify start-server libserver-starter0 failed: $out"
-  [[ -z $out ]] || fail "dpkg --verify start-server libserver-starter0 reports changed files:
+  out=$(in_guest_clean dpkg --verify start-server libserver-starter1 2>&1) ||
+    fail "dpkg --verify start-server libserver-starter1 failed: $out"
+  [[ -z $out ]] || fail "dpkg --verify start-server libserver-starter1 reports changed files:
 $out"
   out=$(in_guest_clean /usr/bin/start_server --help 2>&1 >/dev/null) ||
     fail "the installed /usr/bin/start_server does not run in the guest: $out"

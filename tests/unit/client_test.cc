@@ -1,3 +1,4 @@
+// The C++ layer of server_starter.h (client_c_api_test.cc: the C API beneath it).
 #include "server_starter.h"
 
 #include <fcntl.h>
@@ -13,35 +14,15 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "support/scoped_env.h"
 #include "support/temp_dir.h"
 
 namespace server_starter {
 namespace {
-
-/// Sets or unsets one environment variable for the scope of a test, then restores it.
-class ScopedEnv {
- public:
-  ScopedEnv(std::string name, std::optional<std::string> value) : name_(std::move(name)) {
-    if (const char* old = std::getenv(name_.c_str())) old_ = old;
-    set(value);
-  }
-  ~ScopedEnv() { set(old_); }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  void set(const std::optional<std::string>& value) {
-    if (value)
-      ::setenv(name_.c_str(), value->c_str(), 1);
-    else
-      ::unsetenv(name_.c_str());
-  }
-  std::string name_;
-  std::optional<std::string> old_;
-};
 
 /// Owns an fd; -1 means the call that made it failed (tests assert on get()).
 class Fd {
@@ -59,6 +40,7 @@ class Fd {
   int fd_;
 };
 
+using starter::testing_support::ScopedEnv;
 using starter::testing_support::TempDir;
 
 std::string message_of(void (*call)()) {
@@ -114,6 +96,24 @@ TEST(ClientParseServerPorts, IgnoresTheEnvironment) {
   ScopedEnv env(kPort, std::nullopt);
   std::vector<Port> expected = {{"127.0.0.1:0", 5}};
   EXPECT_EQ(parse_server_ports("127.0.0.1:0=5"), expected);
+}
+
+TEST(ClientParseServerPorts, TakesCStringsStringsAndStringViews) {
+  std::vector<Port> expected = {{"8080", 3}, {"/run/a.sock", 4}};
+  const char* text = "8080=3;/run/a.sock=4;";
+  EXPECT_EQ(parse_server_ports(text), expected);
+  EXPECT_EQ(parse_server_ports(std::string(text)), expected);
+  EXPECT_EQ(parse_server_ports(std::string_view(text)), expected);
+  // A view is parsed as far as it reaches, not to the NUL of the string behind it.
+  std::vector<Port> first = {{"8080", 3}};
+  EXPECT_EQ(parse_server_ports(std::string_view(text, 6)), first);
+}
+
+TEST(ClientPort, DefaultsToNoFdAndComparesBothFields) {
+  EXPECT_EQ(Port().fd, -1);
+  EXPECT_EQ(Port("8080", 3), Port("8080", 3));
+  EXPECT_NE(Port("8080", 3), Port("8080", 4));
+  EXPECT_NE(Port("8080", 3), Port("8081", 3));
 }
 
 TEST(ClientServerPortsMap, LastDuplicateWinsAsInPerl) {

@@ -19,6 +19,8 @@ inline constexpr Millis kTimeout = 10s;  ///< the default deadline of every wait
 inline const std::string kStarter = STARTER_BINARY;
 inline const std::string kFakeWorker = FAKE_WORKER;
 inline const std::string kHelloWorker = HELLO_WORKER;
+inline const std::string kHelloC = HELLO_C;          ///< examples/hello_c.c, C99
+inline const std::string kHelloCxx11 = HELLO_CXX11;  ///< examples/hello_cxx11.cc, C++11
 /// Perl's start_server, the reference, if installed: our Debian package diverts it to
 /// start_server.perl.
 inline const std::string kPerlStarter = access("/usr/bin/start_server.perl", X_OK) == 0

@@ -168,7 +168,7 @@ std::string read_fd_from_start(int fd) {
 bool runs_a_test_worker(pid_t pid) {
   std::string cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
   std::string argv0 = cmdline.substr(0, cmdline.find('\0'));
-  return argv0 == kFakeWorker || argv0 == kHelloWorker;
+  return argv0 == kFakeWorker || argv0 == kHelloWorker || argv0 == kHelloC || argv0 == kHelloCxx11;
 }
 
 // Terminates a pid that is not (necessarily) our child: TERM, bounded wait, KILL.
