@@ -228,7 +228,7 @@ TEST(Hostile, ReadySentInTimeButReadAfterTheTimeoutCounts) {
 // --- item 6: an envdir file too large to read whole --------------------------------------------
 
 TEST(Hostile, HugeEnvdirFileIsReadOnlyAsFarAsItsFirstLine) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(STARTER_PROGRAMS_SANITIZED)
   GTEST_SKIP() << "an address-space limit and AddressSanitizer's shadow memory do not mix";
 #endif
   TempDir dir;
@@ -275,7 +275,7 @@ TEST(Hostile, EnvdirValueCutAtANulByteIsSaid) {
 // of descriptors). start_server must not exit and orphan the workers: it stops them, says
 // why, and exits 1 with its files removed.
 TEST(Hostile, FatalErrorInTheLoopStopsTheWorkersAndSaysWhy) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(STARTER_PROGRAMS_SANITIZED)
   GTEST_SKIP() << "LeakSanitizer needs descriptors at exit, which RLIMIT_NOFILE=1 takes away";
 #endif
   TempDir dir;
