@@ -26,11 +26,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
+from starterlib import free_port, wait_until  # noqa: E402
 
 TIMEOUT = 60
 INCLUDE = re.compile(r"^<!-- include: (\S+) -->\n(`{3,})[\w-]*\n(.*?)^\2$", re.M | re.S)
@@ -75,12 +78,6 @@ def check_includes(repo):
     print("docs: %d included blocks checked" % len(included), flush=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def children():
     """Our live children: with the subreaper bit, every orphaned descendant is one."""
     pids = set()
@@ -114,27 +111,28 @@ def command_line(pid):
 def leftovers(name):
     """Waits up to 5 s for what the example started to exit (a log command reading to EOF
     ends just after start_server); fails and kills whatever is still there."""
-    deadline = time.monotonic() + 5
-    while True:
+    def all_gone():
         reap()
-        left = children()
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    if left:
-        fail("%s left running: %s" % (name, "; ".join("%d %s" % (p, command_line(p)) for p in left)))
+        return not children()
+
+    def gone_within(seconds):
+        try:
+            return wait_until(all_gone, seconds, "the example's processes to exit", poll=0.05)
+        except TimeoutError:
+            return False
+
+    if gone_within(5):
+        return
+    left = children()
+    fail("%s left running: %s" % (name, "; ".join("%d %s" % (p, command_line(p)) for p in left)))
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in left:
+        for pid in children():
             try:
                 os.kill(pid, sig)
             except ProcessLookupError:
                 pass
-        deadline = time.monotonic() + 5
-        while children() and time.monotonic() < deadline:
-            reap()
-            time.sleep(0.05)
-        left = children()
-    reap()
+        if gone_within(5):
+            return
 
 
 def missing_tools(text):
