@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "number.h"
+#include "record_text.h"
 #include "status_format.h"
 
 namespace starter {
@@ -10,79 +11,6 @@ namespace starter {
 namespace {
 
 constexpr std::string_view kMagic = "start_server-detail 1";
-
-std::string escape(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '\t')
-      out += "\\t";
-    else if (c == '\n')
-      out += "\\n";
-    else if (c == '\r')
-      out += "\\r";
-    else if (c < 0x20 || c == 0x7f)
-      out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
-    else
-      out += ch;
-  }
-  return out;
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-bool unescape(std::string_view text, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '\\') {
-      out += text[i];
-      continue;
-    }
-    if (++i >= text.size()) return false;
-    switch (text[i]) {
-      case '\\':
-        out += '\\';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 'x': {
-        int hi = i + 2 < text.size() ? hex_digit(text[i + 1]) : -1,
-            lo = hi < 0 ? -1 : hex_digit(text[i + 2]);
-        if (lo < 0) return false;
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        break;
-      }
-      default:
-        return false;
-    }
-  }
-  return true;
-}
-
-std::vector<std::string_view> split(std::string_view line, char sep) {
-  std::vector<std::string_view> out;
-  for (;;) {
-    std::size_t at = line.find(sep);
-    out.push_back(line.substr(0, at));
-    if (at == std::string_view::npos) return out;
-    line.remove_prefix(at + 1);
-  }
-}
 
 bool parse_ms(std::string_view text, long long& out) {
   std::optional<long long> ms = parse_integer<long long>(text);
@@ -118,8 +46,8 @@ bool parse_limits(const std::vector<std::string_view>& fields, StatusDetail::Lim
                     : name == "auto_restart_interval" ? &limits.auto_restart_interval_ms
                                                       : nullptr;
     if (ms && !parse_ms(value, *ms)) return false;
-    if (name == "ready" && !unescape(value, limits.ready)) return false;
-    if (name == "respawn_release" && !unescape(value, limits.respawn_release)) return false;
+    if (name == "ready" && !unescape_field(value, limits.ready)) return false;
+    if (name == "respawn_release" && !unescape_field(value, limits.respawn_release)) return false;
   }
   return true;
 }
@@ -127,7 +55,9 @@ bool parse_limits(const std::vector<std::string_view>& fields, StatusDetail::Lim
 /// One record into `detail`; false when it is malformed. Unknown records are fine.
 bool parse_record(const std::vector<std::string_view>& f, StatusDetail& detail) {
   std::string_view name = f[0];
-  auto text = [&](std::size_t i, std::string& out) { return i < f.size() && unescape(f[i], out); };
+  auto text = [&](std::size_t i, std::string& out) {
+    return i < f.size() && unescape_field(f[i], out);
+  };
   if (name == "pid") return f.size() >= 2 && parse_pid(f[1], detail.pid);
   if (name == "version") return text(1, detail.version);
   if (name == "started") return f.size() >= 2 && parse_ms(f[1], detail.started_ms);
@@ -192,28 +122,29 @@ std::string format_detail(const StatusDetail& d) {
   auto n = [](auto value) { return std::to_string(value); };
   std::string out = std::string(kMagic) + "\n";
   out += "pid\t" + n(d.pid) + "\n";
-  out += "version\t" + escape(d.version) + "\n";
+  out += "version\t" + escape_field(d.version) + "\n";
   out += "started\t" + n(d.started_ms) + "\n";
-  out += "phase\t" + escape(d.phase) + "\n";
-  for (const auto& l : d.listeners) out += "listener\t" + escape(l.key) + "\t" + n(l.fd) + "\n";
+  out += "phase\t" + escape_field(d.phase) + "\n";
+  for (const auto& l : d.listeners)
+    out += "listener\t" + escape_field(l.key) + "\t" + n(l.fd) + "\n";
   for (const auto& g : d.generations)
-    out += "generation\t" + n(g.generation) + "\t" + n(g.pid) + "\t" + escape(g.state) + "\t" +
-           n(g.spawned_ms) + "\t" + escape(g.release) + "\n";
+    out += "generation\t" + n(g.generation) + "\t" + n(g.pid) + "\t" + escape_field(g.state) +
+           "\t" + n(g.spawned_ms) + "\t" + escape_field(g.release) + "\n";
   if (const auto& r = d.last_reload)
     out += "reload\t" + n(r->generation) + "\t" + std::string(outcome_name(r->outcome)) + "\t" +
-           n(r->at_ms) + "\t" + escape(r->reason) + "\n";
+           n(r->at_ms) + "\t" + escape_field(r->reason) + "\n";
   if (const auto& b = d.backoff)
     out += "backoff\t" + n(b->failures) + "\t" + n(b->next_attempt_ms) + "\n";
   const auto& l = d.limits;
-  out += "limits\tinterval=" + n(l.interval_ms) + "\tready=" + escape(l.ready) +
+  out += "limits\tinterval=" + n(l.interval_ms) + "\tready=" + escape_field(l.ready) +
          "\tready_timeout=" + n(l.ready_timeout_ms) + "\tdrain_timeout=" + n(l.drain_timeout_ms) +
          "\tbackoff_max=" + n(l.backoff_max_ms) + "\tkill_old_delay=" + n(l.kill_old_delay_ms) +
          "\tauto_restart_interval=" + n(l.auto_restart_interval_ms) +
-         "\trespawn_release=" + escape(l.respawn_release) + "\n";
-  if (!d.image.empty()) out += "image\t" + escape(d.image) + "\n";
+         "\trespawn_release=" + escape_field(l.respawn_release) + "\n";
+  if (!d.image.empty()) out += "image\t" + escape_field(d.image) + "\n";
   if (const auto& u = d.last_upgrade)
     out += "upgrade\t" + n(u->number) + "\t" + std::string(outcome_name(u->outcome)) + "\t" +
-           n(u->at_ms) + "\t" + n(u->took_us) + "\t" + escape(u->reason) + "\n";
+           n(u->at_ms) + "\t" + n(u->took_us) + "\t" + escape_field(u->reason) + "\n";
   return out;
 }
 
@@ -227,7 +158,7 @@ std::optional<StatusDetail> parse_detail(std::string_view text) {
     if (nl == std::string_view::npos) return std::nullopt;  // cut short: not a whole file
     std::string_view line = text.substr(0, nl);
     text.remove_prefix(nl + 1);
-    if (!line.empty() && !parse_record(split(line, '\t'), detail)) return std::nullopt;
+    if (!line.empty() && !parse_record(split_fields(line, '\t'), detail)) return std::nullopt;
   }
   if (detail.pid == 0) return std::nullopt;
   return detail;
