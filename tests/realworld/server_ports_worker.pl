@@ -6,6 +6,7 @@
 use strict;
 use warnings;
 use IO::Select;
+use Time::HiRes qw(ualarm);
 use Server::Starter qw(server_ports);
 
 my $gen = defined $ENV{SERVER_STARTER_GENERATION} ? $ENV{SERVER_STARTER_GENERATION} : '-';
@@ -26,14 +27,24 @@ for my $key (sort keys %$ports) {
 my $stop = 0;
 $SIG{TERM} = sub { $stop = 1 };
 $SIG{PIPE} = 'IGNORE';
+$SIG{ALRM} = sub {};    # only interrupts accept(): Perl's safe signals do not restart it
+
+# Every generation selects on the same sockets, so another one may take the connection this
+# one was woken for. A blocking accept() would then wait for the next connection on that
+# socket while the others' queues time out. O_NONBLOCK would be shared with start_server and
+# every later generation, so the wait is bounded with a timer instead.
+sub accept_bounded {
+    my ($listener) = @_;
+    ualarm(100_000);
+    my $peer = accept(my $conn, $listener);
+    ualarm(0);
+    return $peer ? $conn : undef;
+}
 
 until ($stop) {
-    # Every generation selects on the same sockets: accept() may lose the race and then
-    # block until the next connection, which is fine, or fail with EAGAIN when another
-    # program made the shared socket non-blocking.
     for my $listener ($select->can_read(0.5)) {
         last if $stop;
-        my $peer = accept(my $conn, $listener) or next;
+        my $conn = accept_bounded($listener) or next;
         syswrite($conn, "gen=$gen pid=$$ key=$key_of{fileno $listener}\n");
         close $conn;
     }
