@@ -37,14 +37,6 @@ using starter::testing_support::send_notify;
 
 // ---- small helpers ---------------------------------------------------------------------
 
-/// start_server's own lines, without its "starting now..." banner.
-std::vector<std::string> message_lines(const std::string& output) {
-  std::vector<std::string> out;
-  for (const auto& line : split_lines(output))
-    if (line.find(") starting now...") == std::string::npos) out.push_back(line);
-  return out;
-}
-
 /// Lines of `output` holding every one of `words`.
 std::vector<std::string> lines_with(const std::string& output,
                                     const std::vector<std::string>& words) {

@@ -20,14 +20,6 @@
 namespace itest {
 namespace {
 
-using Status = std::vector<std::pair<int, pid_t>>;
-
-std::string show(const Status& s) {
-  std::string out;
-  for (auto& [g, p] : s) out += std::to_string(g) + ":" + std::to_string(p) + " ";
-  return out.empty() ? "(empty)" : out;
-}
-
 bool is_locked(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;

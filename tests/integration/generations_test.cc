@@ -13,14 +13,6 @@
 namespace itest {
 namespace {
 
-using Status = std::vector<std::pair<int, pid_t>>;
-
-std::string show(const Status& s) {
-  std::string out;
-  for (auto& [g, p] : s) out += std::to_string(g) + ":" + std::to_string(p) + " ";
-  return out.empty() ? "(empty)" : out;
-}
-
 TEST(Generations, WorkerDyingWithinTheIntervalIsRetriedEveryInterval) {
   TempDir dir;
   Report report(dir);

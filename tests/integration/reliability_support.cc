@@ -20,12 +20,6 @@ std::vector<std::string> open_fds_of(pid_t pid) {
   return out;
 }
 
-std::string joined(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += "  " + l + "\n";
-  return out;
-}
-
 long uid_of(pid_t pid) {
   std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/status"));
   std::string line;

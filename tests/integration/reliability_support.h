@@ -30,8 +30,6 @@ inline const std::string kSetpriv = "/usr/bin/setpriv";
 /// Every descriptor `pid` has open, as "FD -> target" lines (for failure messages too).
 std::vector<std::string> open_fds_of(pid_t pid);
 
-std::string joined(const std::vector<std::string>& lines);
-
 /// The real uid of `pid` (from /proc/PID/status), or -1.
 long uid_of(pid_t pid);
 

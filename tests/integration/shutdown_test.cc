@@ -11,8 +11,6 @@
 namespace itest {
 namespace {
 
-using Status = std::vector<std::pair<int, pid_t>>;
-
 struct Case {
   int signal;
   const char* extra_option;  ///< "" or e.g. --signal-on-term=USR1

@@ -38,20 +38,6 @@ std::vector<std::string> keys_of(const Report& report, int gen) {
   return out;
 }
 
-// start_server's lines other than its "starting now..." banner.
-std::vector<std::string> message_lines(const std::string& output) {
-  std::vector<std::string> out;
-  for (const auto& line : split_lines(output))
-    if (line.find(") starting now...") == std::string::npos) out.push_back(line);
-  return out;
-}
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += "  " + l + "\n";
-  return out;
-}
-
 // Each listener of generation `gen` is the very socket the test passed (the same open file
 // description, so start_server bound nothing of its own for it).
 void expect_same_sockets(const Report& report, int gen, pid_t worker,

@@ -8,20 +8,12 @@
 
 #include "error.h"
 #include "options.h"
+#include "options_support.h"
 
 namespace starter {
 namespace {
 
-using Args = std::vector<std::string>;
-
-std::string usage_error(const Args& args) {
-  try {
-    parse_options(args, {});
-  } catch (const UsageError& e) {
-    return e.what();
-  }
-  return "accepted";
-}
+using testing_support::usage_error;
 
 TEST(OptionsStatus, StatusNeedsOnlyThePidFile) {
   Config c = parse_options({"--status", "--pid-file=/run/a.pid"}, {});

@@ -26,19 +26,7 @@ using Args = std::vector<std::string>;
 using Env = std::map<std::string, std::string>;
 using Mode = Config::Mode;
 
-/// The UsageError's message, or "" (and a test failure) when the arguments are accepted.
-std::string usage_error(const Args& args, const Env& env = {}) {
-  try {
-    parse_options(args, env);
-  } catch (const UsageError& e) {
-    std::string what = e.what();
-    EXPECT_EQ(what.find('\n'), std::string::npos) << "one line: " << what;
-    EXPECT_FALSE(what.empty());
-    return what;
-  }
-  ADD_FAILURE() << "accepted";
-  return "";
-}
+using testing_support::usage_error;
 
 std::vector<std::string> keys(const Config& c) {
   std::vector<std::string> out;

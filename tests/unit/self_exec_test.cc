@@ -15,6 +15,7 @@
 
 #include "error.h"
 #include "fd.h"
+#include "child_support.h"
 #include "temp_dir.h"
 #include "upgrade_state.h"
 
@@ -24,14 +25,7 @@ namespace {
 using testing_support::TempDir;
 using testing_support::write_file;
 
-int wait_for(pid_t pid) {
-  int status = 0;
-  pid_t got;
-  do got = ::waitpid(pid, &status, 0);
-  while (got < 0 && errno == EINTR);
-  EXPECT_EQ(got, pid);
-  return status;
-}
+using testing_support::wait_for;
 
 /// The pre-flight of `path` run to its end: "" when it accepts the state, else the reason.
 std::string preflight(const std::string& path) {

@@ -18,6 +18,7 @@
 
 #include "error.h"
 #include "fd.h"
+#include "child_support.h"
 #include "temp_dir.h"
 
 namespace starter {
@@ -26,15 +27,7 @@ namespace {
 using testing_support::TempDir;
 using testing_support::write_file;
 
-/// Waits for `pid` and returns its raw wait status.
-int wait_for(pid_t pid) {
-  int status = 0;
-  pid_t got;
-  do got = ::waitpid(pid, &status, 0);
-  while (got < 0 && errno == EINTR);
-  EXPECT_EQ(got, pid) << std::strerror(errno);
-  return status;
-}
+using testing_support::wait_for;
 
 SpawnRequest shell(const std::string& script) {
   SpawnRequest r;

@@ -38,7 +38,7 @@ std::set<std::string> entries(const std::string& dir) {
   return out;
 }
 
-StatusSnapshot snapshot(std::vector<GenerationPid> live) {
+StatusSnapshot live_snapshot(std::vector<GenerationPid> live) {
   StatusSnapshot s;
   s.live = std::move(live);
   return s;
@@ -196,12 +196,12 @@ TEST(StatusFile, WriteIsAtomicAndRemovedAtDestruction) {
     EXPECT_FALSE(exists_no_follow(path)) << "nothing before the first write (Perl)";
     EXPECT_TRUE(entries(dir.path()).empty()) << "the writability probe left a file";
 
-    status.write(snapshot({{1, 4242}}));
+    status.write(live_snapshot({{1, 4242}}));
     EXPECT_EQ(slurp(path), "1:4242\n");
     int old_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     ASSERT_GE(old_fd, 0);
 
-    status.write(snapshot({{1, 4242}, {2, 4250}}));
+    status.write(live_snapshot({{1, 4242}, {2, 4250}}));
     EXPECT_EQ(slurp(path), "1:4242\n2:4250\n");
     EXPECT_EQ(entries(dir.path()), std::set<std::string>{"status"});  // no temporary left
 
@@ -232,7 +232,7 @@ TEST(StatusFile, PlantedSymlinkIsReplacedNotFollowed) {
   write_file(victim, "precious\n");
   ASSERT_EQ(::symlink(victim.c_str(), path.c_str()), 0);
   StatusFile status(path);
-  status.write(snapshot({{3, 33}}));
+  status.write(live_snapshot({{3, 33}}));
   EXPECT_EQ(slurp(path), "3:33\n");
   EXPECT_EQ(slurp(victim), "precious\n");
 }

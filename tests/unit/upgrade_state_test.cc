@@ -14,7 +14,7 @@
 namespace starter {
 namespace {
 
-UpgradeState sample() {
+UpgradeState sample_state() {
   UpgradeState s;
   s.exe_path = "/usr/bin/start_server";
   s.exe_fd = 5;
@@ -75,12 +75,12 @@ std::string refusal(std::string_view text) {
 }
 
 TEST(UpgradeState, RoundTrips) {
-  UpgradeState s = sample();
+  UpgradeState s = sample_state();
   EXPECT_EQ(parsed(format_upgrade_state(s)), s);
 }
 
 TEST(UpgradeState, RoundTripsEveryOptionalPart) {
-  UpgradeState s = sample();
+  UpgradeState s = sample_state();
   s.listeners[0].fd_store = true;
   auto& v = s.supervisor;
   v.phase = "retiring";
@@ -113,7 +113,7 @@ TEST(UpgradeState, RoundTripsEveryOptionalPart) {
 }
 
 TEST(UpgradeState, FdsAreEveryDescriptorItNames) {
-  EXPECT_EQ(sample().fds(), (std::vector<int>{5, 3, 4, 7, 9, 8, 11}));
+  EXPECT_EQ(sample_state().fds(), (std::vector<int>{5, 3, 4, 7, 9, 8, 11}));
   UpgradeState bare;
   bare.exe_fd = 4;
   EXPECT_EQ(bare.fds(), std::vector<int>{4});
@@ -125,19 +125,19 @@ TEST(UpgradeState, CheckedInVersion1StillParses) {
   ASSERT_TRUE(in) << UNIT_DATA_DIR "/upgrade_state_v1.txt";
   std::stringstream text;
   text << in.rdbuf();
-  EXPECT_EQ(parsed(text.str()), sample());
+  EXPECT_EQ(parsed(text.str()), sample_state());
 }
 
 TEST(UpgradeState, UnknownRecordsAndFieldsAreSkipped) {
-  std::string text = format_upgrade_state(sample());
+  std::string text = format_upgrade_state(sample_state());
   text.insert(text.find("\nlistener") + 1, "hugepages\tcount=3\tfd=77\n");
   text.insert(text.find("\tmask="), "\tcolour=blue");
   text += "\n";  // an empty line is no record
-  EXPECT_EQ(parsed(text), sample());
+  EXPECT_EQ(parsed(text), sample_state());
 }
 
 TEST(UpgradeState, ANewerVersionIsRefused) {
-  std::string text = format_upgrade_state(sample());
+  std::string text = format_upgrade_state(sample_state());
   text.replace(0, text.find('\n'), "start_server-state 2");
   EXPECT_EQ(refusal(text), "state version 2 is newer than this start_server reads (1)");
 }
@@ -154,7 +154,7 @@ TEST(UpgradeState, GarbageIsRefusedWithOneLineNamingIt) {
   EXPECT_EQ(refusal("start_server-state 1\nimage\tpath=/x\texe_fd=4\n"),
             "the state has no supervisor record");
 
-  std::string good = format_upgrade_state(sample());
+  std::string good = format_upgrade_state(sample_state());
   auto broken = [&](std::string_view from, std::string_view to) {
     std::string text = good;
     std::size_t at = text.find(from);
@@ -182,7 +182,7 @@ TEST(UpgradeState, GarbageIsRefusedWithOneLineNamingIt) {
 }
 
 TEST(UpgradeState, EscapedTextSurvivesEveryByte) {
-  UpgradeState s = sample();
+  UpgradeState s = sample_state();
   std::string every;
   for (int c = 1; c < 256; ++c) every += static_cast<char>(c);
   s.supervisor.failure = every;

@@ -69,6 +69,19 @@ std::vector<std::string> split_lines(std::string_view text) {
   return out;
 }
 
+std::string joined(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += "  " + l + "\n";
+  return out;
+}
+
+std::vector<std::string> message_lines(std::string_view output) {
+  std::vector<std::string> out;
+  for (auto& line : split_lines(output))
+    if (line.find(") starting now...") == std::string::npos) out.push_back(std::move(line));
+  return out;
+}
+
 std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
@@ -93,6 +106,12 @@ Status parse_status(std::string_view text) {
       out.emplace_back(std::stoi(m[1]), static_cast<pid_t>(std::stol(m[2])));
   }
   return out;
+}
+
+std::string show(const Status& s) {
+  std::string out;
+  for (auto& [g, p] : s) out += std::to_string(g) + ":" + std::to_string(p) + " ";
+  return out.empty() ? "(empty)" : out;
 }
 
 }  // namespace itest

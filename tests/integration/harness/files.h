@@ -33,6 +33,10 @@ std::vector<std::string> split_lines(std::string_view text);  ///< non-empty lin
 std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b);
 /// How many times `needle` occurs in `text`.
 size_t count_of(const std::string& text, const std::string& needle);
+/// The lines, each indented on a line of its own: for failure messages.
+std::string joined(const std::vector<std::string>& lines);
+/// start_server's lines in `output`, without its "starting now..." banner.
+std::vector<std::string> message_lines(std::string_view output);
 
 // ---- status file ----
 
@@ -43,5 +47,7 @@ using Status = std::vector<std::pair<int, pid_t>>;
 Status read_status_file(const std::string& path);
 /// The same, from the file's text.
 Status parse_status(std::string_view text);
+/// "GEN:PID GEN:PID ", or "(empty)": for failure messages.
+std::string show(const Status& s);
 
 }  // namespace itest
