@@ -13,9 +13,9 @@
 #include <cstdlib>
 #include <string>
 
+#include "child_support.h"
 #include "error.h"
 #include "fd.h"
-#include "child_support.h"
 #include "temp_dir.h"
 #include "upgrade_state.h"
 

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "child_support.h"
 #include "error.h"
 #include "fd.h"
-#include "child_support.h"
 #include "temp_dir.h"
 
 namespace starter {

@@ -10,11 +10,9 @@
 #include <ostream>
 #include <string>
 
-namespace starter {
+#include "status_print.h"
 
-[[maybe_unused]] static void PrintTo(const StatusSnapshot& s, std::ostream* os) {
-  *os << "StatusSnapshot{\"" << format_status(s) << "\"}";
-}
+namespace starter {
 
 namespace {
 

@@ -27,7 +27,7 @@ constexpr int kExit1 = 1 << 8;
 const Release kA{"/srv/app/releases/A/app", "", "/srv/app/releases/A/app"};
 const Release kB{"/srv/app/releases/B/app", "", "/srv/app/releases/B/app"};
 
-std::vector<action::Spawn> spawns(const Actions& actions) {
+std::vector<action::Spawn> spawn_actions(const Actions& actions) {
   std::vector<action::Spawn> out;
   for (const auto& a : actions)
     if (const auto* s = std::get_if<action::Spawn>(&a)) out.push_back(*s);
@@ -65,7 +65,7 @@ class SupervisorRelease : public testing::Test {
   }
   /// Generation 1 (release A) serving from t0 + 1s.
   TimePoint serve_a() {
-    EXPECT_EQ(spawns(feed(event::Start{}, t0)).at(0).release, std::nullopt);  // a deploy
+    EXPECT_EQ(spawn_actions(feed(event::Start{}, t0)).at(0).release, std::nullopt);  // a deploy
     spawned(1, kPid1, t0, kA);
     feed(event::Tick{}, t0 + 1s);
     EXPECT_EQ(sup().phase(), Phase::kServing);
@@ -73,7 +73,7 @@ class SupervisorRelease : public testing::Test {
   }
   /// SIGHUP at `at`: generation 2 runs release B and fails at once; A keeps serving.
   TimePoint fail_reload_to_b(TimePoint at) {
-    auto s = spawns(feed(event::Reload{}, at));
+    auto s = spawn_actions(feed(event::Reload{}, at));
     EXPECT_EQ(s.size(), 1u);
     EXPECT_EQ(s.at(0).release, std::nullopt);  // a deploy resolves afresh
     spawned(2, kPid2, at, kB);
@@ -91,7 +91,7 @@ class SupervisorRelease : public testing::Test {
 TEST_F(SupervisorRelease, RespawnAfterTheServingGenerationDiedRunsItsRelease) {
   TimePoint t = fail_reload_to_b(serve_a() + 10s);
   Actions a = feed(event::ChildExited{kPid1, kExit1}, t + 10s);
-  auto s = spawns(a);
+  auto s = spawn_actions(a);
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].generation, 3u);
   EXPECT_EQ(s[0].release, kA);
@@ -105,7 +105,7 @@ TEST_F(SupervisorRelease, RespawnAfterTheServingGenerationDiedRunsItsRelease) {
 TEST_F(SupervisorRelease, RespawnWithLatestResolvesAfreshAndSaysSo) {
   settings.respawn_serving_release = false;
   TimePoint t = fail_reload_to_b(serve_a() + 10s);
-  auto s = spawns(feed(event::ChildExited{kPid1, kExit1}, t + 10s));
+  auto s = spawn_actions(feed(event::ChildExited{kPid1, kExit1}, t + 10s));
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].release, std::nullopt);
   Actions a = spawned(3, kPid3, t + 10s, kB);
@@ -116,10 +116,10 @@ TEST_F(SupervisorRelease, RespawnWithLatestResolvesAfreshAndSaysSo) {
 
 TEST_F(SupervisorRelease, FailedRespawnsKeepRunningTheServingRelease) {
   TimePoint t = serve_a() + 10s;
-  spawns(feed(event::ChildExited{kPid1, kExit1}, t));
+  spawn_actions(feed(event::ChildExited{kPid1, kExit1}, t));
   spawned(2, kPid2, t, kA);
   feed(event::ChildExited{kPid2, kExit1}, t + 100ms);  // the respawn failed too
-  auto s = spawns(feed(event::Tick{}, t + 1h));
+  auto s = spawn_actions(feed(event::Tick{}, t + 1h));
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].generation, 3u);
   EXPECT_EQ(s[0].release, kA);
@@ -130,8 +130,8 @@ TEST_F(SupervisorRelease, HupWhileARespawnIsScheduledIsADeploy) {
   feed(event::Start{}, t0);
   spawned(1, kPid1, t0, kA);
   ASSERT_EQ(sup().phase(), Phase::kServing);
-  EXPECT_TRUE(spawns(feed(event::ChildExited{kPid1, kExit1}, t0 + 100ms)).empty());
-  auto s = spawns(feed(event::Reload{}, t0 + 200ms));
+  EXPECT_TRUE(spawn_actions(feed(event::ChildExited{kPid1, kExit1}, t0 + 100ms)).empty());
+  auto s = spawn_actions(feed(event::Reload{}, t0 + 200ms));
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].release, std::nullopt);
 }
@@ -140,7 +140,7 @@ TEST_F(SupervisorRelease, RetriesOfAFirstStartThatNeverCameUpAreDeploys) {
   feed(event::Start{}, t0);
   spawned(1, kPid1, t0, kB);
   feed(event::ChildExited{kPid1, kExit1}, t0 + 100ms);
-  auto s = spawns(feed(event::Tick{}, t0 + 1h));
+  auto s = spawn_actions(feed(event::Tick{}, t0 + 1h));
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].release, std::nullopt);
 }
@@ -151,7 +151,7 @@ TEST_F(SupervisorRelease, AfterARespawnCameUpTheNextCrashRespawnsItsRelease) {
   spawned(2, kPid2, t, kA);
   feed(event::Tick{}, t + 1s);
   ASSERT_EQ(sup().phase(), Phase::kServing);
-  auto s = spawns(feed(event::ChildExited{kPid2, kExit1}, t + 1h));
+  auto s = spawn_actions(feed(event::ChildExited{kPid2, kExit1}, t + 1h));
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].release, kA);
   EXPECT_EQ(s[0].release_of, 2u);
@@ -163,7 +163,7 @@ TEST_F(SupervisorRelease, ASuccessfulReloadMakesItsReleaseTheOneRespawned) {
   spawned(2, kPid2, t, kB);
   feed(event::Tick{}, t + 1s);
   feed(event::ChildExited{kPid1, 15}, t + 1s + 10ms);  // the old one went on its TERM
-  auto s = spawns(feed(event::ChildExited{kPid2, kExit1}, t + 1h));
+  auto s = spawn_actions(feed(event::ChildExited{kPid2, kExit1}, t + 1h));
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].release, kB);
 }
@@ -174,7 +174,7 @@ TEST_F(SupervisorRelease, ServingDiedDuringAReloadThatFailsRespawnsTheServingRel
   spawned(2, kPid2, t, kB);
   feed(event::ChildExited{kPid1, kExit1}, t + 100ms);  // the serving one crashes meanwhile
   feed(event::ChildExited{kPid2, kExit1}, t + 200ms);  // and B fails
-  auto s = spawns(feed(event::Tick{}, t + 1h));
+  auto s = spawn_actions(feed(event::Tick{}, t + 1h));
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].release, kA);
 }
@@ -183,7 +183,7 @@ TEST_F(SupervisorRelease, AutoRestartIsADeploy) {
   settings.auto_restart = true;
   settings.auto_restart_interval = 60s;
   TimePoint up = serve_a();
-  auto s = spawns(feed(event::Tick{}, up + 60s));
+  auto s = spawn_actions(feed(event::Tick{}, up + 60s));
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].release, std::nullopt);
 }

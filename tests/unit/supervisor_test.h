@@ -26,15 +26,10 @@
 #include <utility>
 #include <vector>
 
+#include "status_print.h"
 #include "supervisor.h"
 
 namespace starter {
-
-// Readable failure output for EXPECT_EQ on snapshots (found by ADL; internal linkage so other
-// test files may have their own).
-[[maybe_unused]] static void PrintTo(const StatusSnapshot& s, std::ostream* os) {
-  *os << "StatusSnapshot{\"" << format_status(s) << "\"}";
-}
 
 /// Everything the supervisor tests share; each test file says `using namespace
 /// supervisor_testing` inside its anonymous namespace.
