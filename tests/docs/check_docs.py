@@ -15,8 +15,8 @@
    loopback, an empty /run, nothing left behind), from a directory holding the example
    worker as ./app, with `start_server` on PATH being $START_SERVER. After
    `<!-- check: run with-daemon -->` the block finds a start_server already serving ./app
-   there: `--port=8080 --pid-file=/run/app.pid --status-file=/run/app.status`, its log in
-   /run/app.log.
+   there, started by README's one block marked `<!-- check: daemon -->` as written (in the
+   background, its output in /run/app.log), up once /run/app.status names generation 1.
 
 What this machine cannot run (a missing program, not root) is reported as "SKIP: ..." and
 not counted as a failure. Exit status: 0 when everything that ran passed, 1 otherwise.
@@ -38,6 +38,7 @@ from starterlib import free_port, wait_until  # noqa: E402
 TIMEOUT = 60
 INCLUDE = re.compile(r"^<!-- include: (\S+) -->\n(`{3,})[\w-]*\n(.*?)^\2$", re.M | re.S)
 RUN_MARK = re.compile(r"^<!-- check: run( with-daemon)? -->\n(`{3,})sh\n(.*?)^\2$", re.M | re.S)
+DAEMON_MARK = re.compile(r"^<!-- check: daemon -->\n(`{3,})sh\n(.*?)^\1$", re.M | re.S)
 PR_SET_CHILD_SUBREAPER = 36
 # Programs an example may need, besides sh and coreutils, looked up along PATH and sbin.
 TOOLS = ("curl", "python3", "rotatelogs", "logrotate", "unshare")
@@ -187,11 +188,12 @@ ip link set lo up
 mount -t tmpfs tmpfs /run
 cd "$BLOCK_DIR"
 if [ -n "$WITH_DAEMON" ]; then
-  start_server --port=8080 --pid-file=/run/app.pid --status-file=/run/app.status \
-    --daemonize --log-file=/run/app.log -- ./app
+  sh -e ./daemon.sh >/run/app.log 2>&1 &
+  daemon=$!
   i=0
   until grep -q "^1:" /run/app.status 2>/dev/null; do
-    i=$((i + 1)) && [ "$i" -lt 100 ] || { echo "the daemon is not up after 10 s" >&2; exit 1; }
+    kill -0 "$daemon" 2>/dev/null || { echo "the daemon exited:" >&2; cat /run/app.log >&2; exit 1; }
+    i=$((i + 1)) && [ "$i" -lt 100 ] || { echo "the daemon is not up after 10 s:" >&2; cat /run/app.log >&2; exit 1; }
     sleep 0.1
   done
 fi
@@ -201,8 +203,14 @@ exec sh -e ./block.sh
 
 def run_readme_blocks(repo, starter):
     with open(os.path.join(repo, "README.md"), encoding="utf-8") as f:
-        blocks = [(m.group(3), bool(m.group(1))) for m in RUN_MARK.finditer(f.read())]
+        readme = f.read()
+    blocks = [(m.group(3), bool(m.group(1))) for m in RUN_MARK.finditer(readme)]
     if not blocks:
+        return
+    daemons = [m.group(2) for m in DAEMON_MARK.finditer(readme)]
+    if any(with_daemon for _, with_daemon in blocks) and len(daemons) != 1:
+        fail("README.md: blocks marked with-daemon need exactly one block marked "
+             "<!-- check: daemon --> to start it; found %d" % len(daemons))
         return
     if os.geteuid() != 0 or not shutil.which("unshare", path=SEARCH_PATH) or \
             not shutil.which("ip", path=SEARCH_PATH):
@@ -221,6 +229,9 @@ def run_readme_blocks(repo, starter):
             shutil.copy(os.path.join(repo, "docs", "examples", "worker.py"), os.path.join(tmp, "app"))
             with open(os.path.join(tmp, "block.sh"), "w", encoding="utf-8") as f:
                 f.write(block)
+            if with_daemon:
+                with open(os.path.join(tmp, "daemon.sh"), "w", encoding="utf-8") as f:
+                    f.write(daemons[0])
             env = dict(os.environ, PATH=bin_dir + ":" + SEARCH_PATH, BLOCK_DIR=tmp,
                        WITH_DAEMON="1" if with_daemon else "")
             run(name, ["unshare", "--net", "--mount", "--pid", "--fork", "--mount-proc",
