@@ -8,15 +8,7 @@ APP=${APP:-/srv/app}                         # releases/N and the current symlin
 RUN=${RUN:-/run/app}                         # pid, status and log files
 PORT=${PORT:-8080}
 
-# wait_for SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds, at most SECONDS.
-wait_for() {
-  n=$(($1 * 10))
-  shift
-  until "$@"; do
-    n=$((n - 1)) && [ "$n" -gt 0 ] || return 1
-    sleep 0.1
-  done
-}
+. "$(dirname "$0")/wait_for"  # wait_for SECONDS COMMAND...: a bounded wait
 
 # install_release N: a release is a directory of its own; this one holds the worker as bin/app.
 install_release() {

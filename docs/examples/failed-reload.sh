@@ -9,15 +9,7 @@ APP=${APP:-/srv/app}
 RUN=${RUN:-/run/app}
 PORT=${PORT:-8080}
 
-# wait_for SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds, at most SECONDS.
-wait_for() {
-  n=$(($1 * 10))
-  shift
-  until "$@"; do
-    n=$((n - 1)) && [ "$n" -gt 0 ] || return 1
-    sleep 0.1
-  done
-}
+. "$(dirname "$0")/wait_for"  # wait_for SECONDS COMMAND...: a bounded wait
 
 switch_to() {
   ln -sfn "releases/$1" "$APP/current.new"

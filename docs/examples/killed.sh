@@ -8,15 +8,7 @@ WORKER=${WORKER:-$(dirname "$0")/worker.py}
 RUN=${RUN:-/run/app}
 PORT=${PORT:-8080}
 
-# wait_for SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds, at most SECONDS.
-wait_for() {
-  n=$(($1 * 10))
-  shift
-  until "$@"; do
-    n=$((n - 1)) && [ "$n" -gt 0 ] || return 1
-    sleep 0.1
-  done
-}
+. "$(dirname "$0")/wait_for"  # wait_for SECONDS COMMAND...: a bounded wait
 start() {
   "$START_SERVER" --port="127.0.0.1:$PORT" --ready=notify \
     --pid-file="$RUN/app.pid" --status-file="$RUN/app.status" \

@@ -12,15 +12,7 @@ LOGS=${LOGS:-/var/log/app}
 PORT=${PORT:-8080}
 CONF=${CONF:-/etc/logrotate.d/app}
 
-# wait_for SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds, at most SECONDS.
-wait_for() {
-  n=$(($1 * 10))
-  shift
-  until "$@"; do
-    n=$((n - 1)) && [ "$n" -gt 0 ] || return 1
-    sleep 0.1
-  done
-}
+. "$(dirname "$0")/wait_for"  # wait_for SECONDS COMMAND...: a bounded wait
 
 # No postrotate: a `kill -HUP` there would deploy a new generation every night.
 mkdir -p "$RUN" "$LOGS" "$(dirname "$CONF")"

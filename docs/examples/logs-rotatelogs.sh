@@ -12,15 +12,7 @@ PORT=${PORT:-8080}
 # The file name pattern (strftime) and how many seconds each file covers.
 ROTATION=${ROTATION:-app.%Y-%m-%d.log 86400}
 
-# wait_for SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds, at most SECONDS.
-wait_for() {
-  n=$(($1 * 10))
-  shift
-  until "$@"; do
-    n=$((n - 1)) && [ "$n" -gt 0 ] || return 1
-    sleep 0.1
-  done
-}
+. "$(dirname "$0")/wait_for"  # wait_for SECONDS COMMAND...: a bounded wait
 
 mkdir -p "$RUN" "$LOGS"
 "$START_SERVER" --port="127.0.0.1:$PORT" --ready=notify \
